@@ -1,0 +1,107 @@
+"""Primitive validators shared by every public boundary of acme.
+
+Each validator either returns the normalised value or raises an
+:class:`~acme.errors.AcmeTypeError` / :class:`~acme.errors.AcmeValueError` whose
+message names the parameter, the offending value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from typing import Any
+
+import numpy as np
+
+from .errors import AcmeTypeError, AcmeValueError
+
+__all__ = [
+    "as_bool",
+    "as_int",
+    "as_mem_mb",
+    "is_integral",
+    "is_number",
+    "type_of",
+]
+
+_MEM_PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(MB|GB)\s*$", re.IGNORECASE)
+
+
+def type_of(value: Any) -> str:
+    """Return the ``<class '...'>`` text used in acme's type error messages.
+
+    >>> type_of("a")
+    "<class 'str'>"
+    """
+    return str(type(value))
+
+
+def is_number(value: Any) -> bool:
+    """True for int, float and NumPy numbers, never for bool.
+
+    >>> is_number(3.0), is_number(True), is_number("3")
+    (True, False, False)
+    """
+    if isinstance(value, bool | np.bool_):
+        return False
+    return isinstance(value, numbers.Real | np.number)
+
+
+def is_integral(value: Any) -> bool:
+    """True for a number whose value is a whole, finite number (bool excluded).
+
+    >>> is_integral(3), is_integral(3.0), is_integral(3.5), is_integral(True)
+    (True, True, False, False)
+    """
+    if not is_number(value):
+        return False
+    as_float = float(value)
+    return math.isfinite(as_float) and as_float == int(as_float)
+
+
+def as_bool(value: Any, message: str) -> bool:
+    """Return ``value`` if it is a bool, else raise ``AcmeTypeError(message)``.
+
+    ``message`` may contain ``{type}``, which is replaced by the value's type.
+    """
+    if isinstance(value, bool):
+        return value
+    raise AcmeTypeError(message.format(type=type_of(value), value=value))
+
+
+def as_int(value: Any, name: str, lo: int) -> int:
+    """Validate an integer parameter with acme's common messages.
+
+    >>> as_int(4.0, "n_workers", 1)
+    4
+    """
+    if not is_number(value):
+        raise AcmeTypeError(f"`{name}` has to be a scalar, not {type_of(value)}")
+    if not is_integral(value) or int(value) < lo:
+        raise AcmeValueError(
+            f"`{name}` has to be an integer between {lo} and inf, not {value!r}"
+        )
+    return int(value)
+
+
+def as_mem_mb(value: Any, name: str) -> float:
+    """Parse ``"<n>MB"`` or ``"<n>GB"`` (GB = 1000 MB) into megabytes.
+
+    >>> as_mem_mb("8GB", "mem_per_worker")
+    8000.0
+    >>> as_mem_mb("1500MB", "mem_per_worker")
+    1500.0
+    """
+    if not isinstance(value, str):
+        raise AcmeTypeError(
+            f"Memory specification `{name}` has to be a string, not {type_of(value)}"
+        )
+    match = _MEM_PATTERN.match(value)
+    amount = float(match.group(1)) if match else 0.0
+    if match is None or amount <= 0:
+        raise AcmeValueError(
+            f"`{name}` has to be a valid memory specifier "
+            f"(e.g., '8GB', '12000MB'), not {value!r}"
+        )
+    return amount * 1000 if match.group(2).upper() == "GB" else amount

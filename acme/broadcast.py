@@ -1,0 +1,366 @@
+"""Argument broadcasting: ``func``'s signature and the user's arguments -> calls.
+
+Pure code (no dask): :func:`plan_calls` decides which arguments are split into
+one element per call (*vectors*) and which are shared, and returns the per-call
+tables ``argv``/``kwargv`` in ACME's form. :func:`call_arguments` turns those
+tables (possibly edited by the caller since) into what each call receives.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._logging import get_logger
+from .errors import AcmeValueError, BroadcastError
+
+__all__ = [
+    "TASK_ID",
+    "CallPlan",
+    "FuncSpec",
+    "SharedArgs",
+    "call_arguments",
+    "func_name",
+    "inspect_func",
+    "plan_calls",
+    "size_of",
+]
+
+TASK_ID = "taskID"
+logger = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FuncSpec:
+    """The roles of ``func``'s parameters (API.md section 3.1)."""
+
+    name: str
+    positional: tuple[str, ...]
+    keywords: Mapping[str, Any]
+    required_keywords: tuple[str, ...]
+    var_positional: bool
+    var_keyword: bool
+    has_task_id: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CallPlan:
+    """The calls to run: ``n_inputs`` and the per-call tables."""
+
+    n_inputs: int
+    argv: list[Any]
+    kwargv: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SharedArgs:
+    """Per-call arguments of every call, with shared values listed once.
+
+    ``positional[j]`` and ``keywords[k]`` are either ``("shared", slot)``
+    references into ``values`` or ``("split", entry)`` sequences indexed per call.
+    """
+
+    n_inputs: int
+    values: list[Any]
+    positional: list[tuple[str, Any]]
+    keywords: dict[str, tuple[str, Any]]
+
+    def for_call(self, index: int, resolved: Sequence[Any]) -> tuple[list[Any], dict[str, Any]]:
+        """Arguments of call ``index``; ``resolved`` replaces ``values`` (futures)."""
+        args = [_pick(kind, item, index, resolved) for kind, item in self.positional]
+        kwargs = {
+            key: _pick(kind, item, index, resolved)
+            for key, (kind, item) in self.keywords.items()
+        }
+        return args, kwargs
+
+
+def _pick(kind: str, item: Any, index: int, resolved: Sequence[Any]) -> Any:
+    if kind == "shared":
+        return resolved[item]
+    if isinstance(item, np.ndarray):
+        return item.squeeze()[index]
+    return item[index]
+
+
+def func_name(func: Callable[..., Any]) -> str:
+    """Name of ``func`` used in messages and file names (before sanitising).
+
+    >>> func_name(functools.partial(print, 1))
+    'print'
+    """
+    while isinstance(func, functools.partial):
+        func = func.func
+    name = getattr(func, "__name__", None)
+    return name if isinstance(name, str) else type(func).__name__
+
+
+def inspect_func(func: Callable[..., Any]) -> FuncSpec:
+    """Classify ``func``'s parameters (``functools.wraps`` is followed)."""
+    parameters = inspect.signature(func).parameters.values()
+    positional: list[str] = []
+    keywords: dict[str, Any] = {}
+    required_keywords: list[str] = []
+    var_positional = var_keyword = has_task_id = False
+    for param in parameters:
+        kind, empty = param.kind, param.default is inspect.Parameter.empty
+        if param.name == TASK_ID and kind is not param.POSITIONAL_ONLY:
+            has_task_id = True
+        elif kind is param.VAR_POSITIONAL:
+            var_positional = True
+        elif kind is param.VAR_KEYWORD:
+            var_keyword = True
+        elif kind is param.KEYWORD_ONLY and empty:
+            required_keywords.append(param.name)
+        elif empty:
+            positional.append(param.name)
+        else:
+            keywords[param.name] = param.default
+    return FuncSpec(
+        func_name(func),
+        tuple(positional),
+        keywords,
+        tuple(required_keywords),
+        var_positional,
+        var_keyword,
+        has_task_id,
+    )
+
+
+def _names(names: Sequence[str]) -> str:
+    return "(" + ", ".join(repr(n) for n in names) + ")"
+
+
+def _split_keywords(
+    spec: FuncSpec, args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> tuple[list[Any], dict[str, Any]]:
+    """Steps 2 and 3 of API.md section 3.1: fill positional slots, count them."""
+    kwargs = dict(kwargs)
+    if spec.has_task_id and TASK_ID in kwargs:
+        kwargs.pop(TASK_ID)
+        logger.debug("Dropped user-provided `taskID`; acme passes the call index")
+    named = {name: kwargs.pop(name) for name in spec.positional if name in kwargs}
+    unnamed = iter(args)
+    values: list[Any] = []
+    for name in spec.positional:
+        if name in named:
+            values.append(named[name])
+        else:
+            values.append(next(unnamed, _MISSING))
+    extra = list(unnamed)
+    found = len(args) + len(named)
+    too_many = extra and not spec.var_positional
+    if any(v is _MISSING for v in values) or too_many:
+        raise AcmeValueError(
+            f"<ParallelMap> {spec.name} expects {len(spec.positional)} positional "
+            f"arguments {_names(spec.positional)}, found {found}"
+        )
+    return values + extra, kwargs
+
+
+_MISSING: Any = object()
+
+
+def _check_keywords(spec: FuncSpec, kwargs: Mapping[str, Any]) -> None:
+    """Step 4 of API.md section 3.1: unknown and missing keyword names."""
+    accepted = (*spec.keywords, *spec.required_keywords)
+    unknown = [key for key in kwargs if key not in accepted]
+    if unknown and not spec.var_keyword:
+        detail = f"unknown: {_names(unknown)}, accepted: {_names(accepted)}"
+        if len(kwargs) > len(accepted):
+            raise AcmeValueError(
+                f"<ParallelMap> {spec.name} accepts at maximum {len(accepted)} "
+                f"keyword arguments {_names(accepted)}, found {len(kwargs)}; {detail}"
+            )
+        raise AcmeValueError(
+            f"<ParallelMap> {spec.name} got unknown keyword argument(s); {detail}"
+        )
+    missing = [key for key in spec.required_keywords if key not in kwargs]
+    if missing:
+        raise AcmeValueError(
+            f"<ParallelMap> {spec.name} is missing required keyword argument(s) "
+            f"{_names(missing)}"
+        )
+
+
+def _vector_length(value: Any) -> int | None:
+    if isinstance(value, list | tuple):
+        return len(value)
+    if isinstance(value, np.ndarray) and value.squeeze().ndim == 1:
+        return int(value.size)
+    return None
+
+
+def _keyword_length(value: Any, default: Any) -> int | None:
+    """Length of a keyword vector candidate, or None (API.md section 3.2)."""
+    length = _vector_length(value)
+    if length is None or default is _MISSING:
+        return length
+    if isinstance(value, np.ndarray) and isinstance(default, np.ndarray):
+        return None
+    if isinstance(value, list | tuple) and isinstance(default, list | tuple):
+        return None if len(default) == length else length
+    return length
+
+
+def _count_calls(lengths: list[int], n_inputs: int | None) -> int:
+    """The number of calls from the candidates' lengths (API.md section 3.3)."""
+    if n_inputs is None:
+        if len(set(lengths)) != 1 or lengths[0] == 0:
+            low, high = (min(lengths), max(lengths)) if lengths else (0, 0)
+            raise BroadcastError(
+                f"<ParallelMap> automatic input distribution failed: found "
+                f"{len(lengths)} objects containing {low} to {high} elements. "
+                f"Please specify `n_inputs` manually."
+            )
+        return lengths[0]
+    if n_inputs in lengths or all(length == 1 for length in lengths):
+        return n_inputs
+    raise BroadcastError(
+        f"<ParallelMap> No object has required length of {n_inputs} matching "
+        f"`n_inputs`."
+    )
+
+
+def _entry(value: Any, n_inputs: int, splittable: bool) -> Any:
+    """The ``argv``/``kwargv`` entry of one argument (API.md section 3.4)."""
+    if isinstance(value, list | tuple) and len(value) == n_inputs:
+        return value
+    if splittable and isinstance(value, np.ndarray) and _vector_length(value) == n_inputs:
+        return value
+    return [value]
+
+
+def plan_calls(
+    func: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    n_inputs: int | None,
+) -> CallPlan:
+    """Broadcast ``args``/``kwargs`` over ``func``'s calls.
+
+    Parameters
+    ----------
+    func : callable
+        The user function.
+    args, kwargs : sequence, mapping
+        Arguments of ``func`` as given to ``ParallelMap``.
+    n_inputs : int or None
+        Number of calls, None to infer it.
+
+    Examples
+    --------
+    >>> def f(x, y, z=3): ...
+    >>> plan = plan_calls(f, [[2, 4, 6, 8], 4], {}, None)
+    >>> plan.n_inputs, plan.argv
+    (4, [[2, 4, 6, 8], [4]])
+    """
+    spec = inspect_func(func)
+    to_list = lambda v: list(v) if isinstance(v, range) else v  # noqa: E731
+    values, kw = _split_keywords(spec, [to_list(a) for a in args], kwargs)
+    kw = {key: to_list(value) for key, value in kw.items()}
+    _check_keywords(spec, kw)
+    lengths = [n for n in map(_vector_length, values) if n is not None]
+    for key, value in kw.items():
+        length = _keyword_length(value, spec.keywords.get(key, _MISSING))
+        if length is not None:
+            lengths.append(length)
+    n_calls = _count_calls(lengths, n_inputs)
+    argv = [_entry(value, n_calls, True) for value in values]
+    kwargv = {
+        key: _entry(value, n_calls, not isinstance(spec.keywords.get(key), np.ndarray))
+        for key, value in kw.items()
+    }
+    return CallPlan(n_calls, argv, kwargv)
+
+
+def _split_kind(entry: Any, n_inputs: int, name: str) -> tuple[str, Any]:
+    """Whether an entry is split per call or shared, checking its length."""
+    if isinstance(entry, np.ndarray):
+        if entry.ndim >= 1 and entry.squeeze().ndim == 1 and entry.size == n_inputs:
+            return "split", entry
+        if entry.ndim >= 1 and len(entry) == 1:
+            return "shared", entry[0]
+    elif isinstance(entry, list | tuple):
+        if len(entry) == n_inputs:
+            return ("shared", entry[0]) if n_inputs == 1 else ("split", entry)
+        if len(entry) == 1:
+            return "shared", entry[0]
+    raise BroadcastError(
+        f"<ParallelMap> {name} has to be a sequence of length 1 or {n_inputs} "
+        f"(`n_inputs`), not {type(entry).__name__} of length "
+        f"{len(entry) if hasattr(entry, '__len__') else 'n/a'}"
+    )
+
+
+def call_arguments(argv: Sequence[Any], kwargv: Mapping[str, Any], n_inputs: int) -> SharedArgs:
+    """Read the per-call tables into split and shared arguments.
+
+    Raises
+    ------
+    BroadcastError
+        If an entry has neither length 1 nor ``n_inputs``.
+
+    Examples
+    --------
+    >>> shared = call_arguments([[1, 2], [10]], {"z": [5]}, 2)
+    >>> shared.values
+    [10, 5]
+    >>> shared.for_call(1, shared.values)
+    ([2, 10], {'z': 5})
+    """
+    values: list[Any] = []
+
+    def classify(entry: Any, name: str) -> tuple[str, Any]:
+        kind, item = _split_kind(entry, n_inputs, name)
+        if kind == "shared":
+            values.append(item)
+            return kind, len(values) - 1
+        return kind, item
+
+    positional = [classify(e, f"`argv[{j}]`") for j, e in enumerate(argv)]
+    keywords = {k: classify(e, f"`kwargv[{k!r}]`") for k, e in kwargv.items()}
+    return SharedArgs(n_inputs, values, positional, keywords)
+
+
+def size_of(obj: Any, varname: str = "", *, max_calls: int = 1_000_000) -> float:
+    """Recursive ``sys.getsizeof`` of ``obj`` in MB (10**6 bytes).
+
+    Dict keys and values and list/tuple/set items are followed; each object
+    is counted once.
+
+    Raises
+    ------
+    RecursionError
+        Once more than ``max_calls`` objects are visited.
+
+    Examples
+    --------
+    >>> size_of(b"x" * 2_000_000) > 2
+    True
+    """
+    seen: set[int] = set()
+    stack = [obj]
+    total = 0
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if len(seen) > max_calls:
+            raise RecursionError(
+                f"maximum recursion depth {max_calls} exceeded while processing {varname}"
+            )
+        total += sys.getsizeof(item)
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+    return total / 1e6

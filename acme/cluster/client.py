@@ -1,0 +1,114 @@
+"""Find, attach to and release dask clients; ``cluster_cleanup``.
+
+Ownership is recorded per run in a :class:`ClientHandle`, never in globals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .._checks import type_of
+from .._logging import ensure_configured, get_logger
+from ..errors import AcmeTypeError
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = ["ClientHandle", "cluster_cleanup", "find_client", "live_workers"]
+
+logger = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientHandle:
+    """A client and whether this run started it."""
+
+    client: Client
+    owned: bool
+
+
+def find_client() -> Client | None:
+    """The default distributed client, or None."""
+    from distributed import get_client
+
+    try:
+        client = get_client()
+    except ValueError:
+        return None
+    return client if client.status == "running" else None
+
+
+def live_workers(client: Client) -> int:
+    """Number of workers currently connected to ``client``'s scheduler."""
+    info = client.scheduler_info(n_workers=-1)
+    return len(info.get("workers", {}))
+
+
+def _describe(client: Client) -> str:
+    cluster = client.cluster
+    kind = type(cluster).__name__ if cluster is not None else "Client"
+    return f"{kind} hosted on {client.scheduler.address}"
+
+
+def cluster_cleanup(client: Client | None = None) -> None:
+    """Shut down a dask client, its workers and its cluster.
+
+    Parameters
+    ----------
+    client : distributed.Client, optional
+        The client to shut down; None takes the default client, if any.
+
+    Raises
+    ------
+    acme.errors.AcmeTypeError
+        If ``client`` is not a distributed client.
+
+    Examples
+    --------
+    >>> cluster_cleanup()  # doctest: +SKIP
+    """
+    from distributed import Client
+
+    ensure_configured()
+    if client is None:
+        client = find_client()
+        if client is None:
+            logger.warning("No dangling clients or clusters found.")
+            return
+    if not isinstance(client, Client):
+        raise AcmeTypeError(
+            f"`client` has to be a dask client object, not {type_of(client)}"
+        )
+    description = _describe(client)
+    n_workers = _safe_worker_count(client)
+    cluster = client.cluster
+    if cluster is None:
+        client.shutdown()
+    else:
+        _retire(client)
+        client.close()
+        try:
+            cluster.close()
+        except (OSError, RuntimeError, TimeoutError) as exc:
+            logger.warning("Closing %s failed: %s", description, exc)
+    logger.info("Successfully shut down %s containing %d workers", description, n_workers)
+
+
+def _safe_worker_count(client: Client) -> int:
+    try:
+        return live_workers(client)
+    except (OSError, RuntimeError, TimeoutError):
+        return 0
+
+
+def _retire(client: Client) -> None:
+    with contextlib.suppress(OSError, RuntimeError, TimeoutError):
+        client.retire_workers(close_workers=True)
+
+
+def release(handle: ClientHandle, stop: bool) -> None:
+    """Shut the client down if ``stop``; otherwise leave it running."""
+    if stop and handle.client.status == "running":
+        cluster_cleanup(handle.client)

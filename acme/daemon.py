@@ -1,0 +1,211 @@
+"""``ACMEdaemon``: runs the planned calls, reports failures, cleans up.
+
+``ParallelMap`` does the set-up and hands the daemon a :class:`RunState`; the
+daemon's ``compute()`` reads the per-call tables again, submits the calls through
+``_execution`` and lets the result sink build the return value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import _logging
+from ._checks import as_bool, type_of
+from ._execution import Outcome, Run, run_in_process
+from ._settings import Settings, StopClient
+from .broadcast import FuncSpec, SharedArgs, call_arguments
+from .cluster.client import ClientHandle, cluster_cleanup, live_workers
+from .errors import AcmeTypeError, ComputationError, NoWorkersError
+from .results import ResultSink
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = ["ACMEdaemon", "RunConfig", "RunState"]
+
+logger = _logging.get_logger(__name__)
+_MAX_LISTED = 10
+
+
+@dataclass
+class RunConfig:
+    """The resolved facts of a run, as ACME exposed them (``pmap.config``)."""
+
+    func: Callable[..., Any]
+    argv: list[Any]
+    kwargv: dict[str, Any]
+    n_calls: int
+    n_workers: int | None = None
+    client: Client | None = None
+    output_dir: str | None = None
+    collect_results: bool = False
+    results_container: str | None = None
+    result_shape: tuple[float, ...] | None = None
+    stacking_dim: int | None = None
+    result_dtype: str = "float"
+    write_worker_results: bool = True
+    single_file: bool = False
+    write_pickle: bool = False
+    dryrun: bool = False
+    resume: bool = False
+    stop_client: bool = False
+    partition: str | None = None
+    mem_per_worker: str | None = None
+    setup_timeout: float = 60
+    setup_interactive: bool = False
+    verbose: bool | None = None
+    logfile: str | None = None
+    cleanup_threshold_days: int | None = None
+    has_slurm: bool = False
+
+
+@dataclass(slots=True)
+class RunState:
+    """What ``ParallelMap`` set up and the daemon works with."""
+
+    spec: FuncSpec
+    settings: Settings
+    config: RunConfig
+    sink: ResultSink
+    handle: ClientHandle | None = None
+    runs: list[Run] = field(default_factory=list)
+
+
+class ACMEdaemon:  # noqa: N801  ACME name
+    """Executes a :class:`~acme.ParallelMap`; see its documentation.
+
+    Parameters
+    ----------
+    pmap : ParallelMap
+        The set-up map whose plan, settings and client the daemon uses.
+
+    Examples
+    --------
+    >>> with ParallelMap(f, [1, 2], write_worker_results=False) as daemon:  # doctest: +SKIP
+    ...     daemon.compute()
+    """
+
+    def __init__(self, pmap: Any) -> None:
+        state = getattr(pmap, "_state", None)
+        if not isinstance(state, RunState):
+            raise AcmeTypeError(
+                f"`pmap` has to be a `ParallelMap` instance, not {type_of(pmap)}"
+            )
+        self._state = state
+        self.config = state.config
+
+    @property
+    def client(self) -> Client | None:
+        """The distributed client in use (``config.client``)."""
+        return self.config.client
+
+    @property
+    def results_container(self) -> str | None:
+        """Absolute path of the results container after ``compute()``, else None."""
+        return self.config.results_container
+
+    def compute(self, debug: bool = False) -> Any:
+        """Run every call; see :meth:`acme.ParallelMap.compute`."""
+        client = self.config.client
+        if client is None:
+            return None
+        as_bool(debug, "`debug` has to be `True` or `False`, not {type}")
+        shared = call_arguments(self.config.argv, self.config.kwargv, self.config.n_calls)
+        indices = list(range(self.config.n_calls))
+        try:
+            if debug:
+                logger.warning("Running in debug mode")
+                outcome = run_in_process(
+                    self.config.func, self._state.sink.store,
+                    self._state.spec.has_task_id, shared, indices,
+                )
+            else:
+                outcome = self._run(client, shared, indices)
+            return self._finish(outcome, len(indices))
+        finally:
+            _logging.flush()
+
+    def _run(self, client: Client, shared: SharedArgs, indices: list[int]) -> Outcome:
+        workers = live_workers(client)
+        if workers == 0:
+            raise NoWorkersError(
+                f"no active workers found in distributed computing client {client}. "
+                "Restart the client, or shut it down with `acme.cluster_cleanup()` "
+                "and let acme start a new one."
+            )
+        logger.info(
+            "Preparing %d parallel calls of `%s` using %d workers",
+            len(indices), self._state.spec.name, workers,
+        )
+        run = Run(client, self._state.spec.name)
+        self._state.runs.append(run)
+        try:
+            run.submit(
+                self.config.func, self._state.sink.store,
+                self._state.spec.has_task_id, shared, indices,
+            )
+            return run.wait(progress=self.config.verbose is not False)
+        except KeyboardInterrupt:
+            self._interrupted(run)
+            raise
+        finally:
+            run.release()
+            self._state.runs.remove(run)
+
+    def _interrupted(self, run: Run) -> None:
+        """Ctrl-C: cancel our tasks; shut down a client this map started."""
+        logger.warning("Interrupted: cancelling %s's tasks", self._state.spec.name)
+        run.cancel()
+        handle = self._state.handle
+        if handle is not None and handle.owned:
+            cluster_cleanup(handle.client)
+            self.config.client = None
+            self._state.handle = None
+
+    def _finish(self, outcome: Outcome, submitted: int) -> Any:
+        if outcome.errors or len(outcome.values) < submitted:
+            error = _failure(outcome, self.config.n_calls, submitted)
+            raise error from error.__cause__
+        values = [outcome.values[i] for i in range(self.config.n_calls)]
+        result = self._state.sink.finalize(values)
+        logger.info("Finished parallel computation")
+        return result
+
+    def cleanup(self) -> None:
+        """Release the client per ``stop_client``; idempotent."""
+        handle = self._state.handle
+        client = self.config.client
+        stop = self._state.settings.stop_client
+        self._state.handle = None
+        self.config.client = None
+        try:
+            if client is not None and client.status == "running":
+                owned = handle is not None and handle.owned and handle.client is client
+                if stop is StopClient.ALWAYS or (stop is StopClient.OWNED and owned):
+                    cluster_cleanup(client)
+        finally:
+            _logging.flush()
+
+
+def _failure(outcome: Outcome, n_calls: int, submitted: int) -> ComputationError:
+    """The ``ComputationError`` for a run with failed or stalled calls."""
+    failed = sorted(set(range(n_calls)) - set(outcome.values))
+    errors = outcome.errors
+    lines = [f"Parallel computation failed: {len(failed)}/{submitted} tasks failed or stalled"]
+    for index in failed[:_MAX_LISTED]:
+        error = errors.get(index)
+        text = f"{type(error).__name__}: {error}" if error else "stalled (no result)"
+        lines.append(f"call {index}: {text}")
+    if len(failed) > _MAX_LISTED:
+        lines.append(f"... and {len(failed) - _MAX_LISTED} more")
+    first = next((i for i in failed if i in errors), None)
+    if first is not None and first in outcome.tracebacks:
+        lines.append(f"Traceback of call {first}:\n{outcome.tracebacks[first].rstrip()}")
+    results = [outcome.values.get(i) for i in range(n_calls)]
+    error = ComputationError(
+        "\n".join(lines), failed=failed, exceptions=errors, results=results
+    )
+    error.__cause__ = errors[first] if first is not None else None
+    return error

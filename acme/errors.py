@@ -1,0 +1,134 @@
+"""Exceptions raised by acme.
+
+Every acme exception derives from :class:`AcmeError` *and* from the builtin that
+ACME raised in the same situation, so ``except ValueError`` style code keeps working::
+
+    AcmeError(Exception)                                      catch-all for acme failures
+    ├── AcmeTypeError(AcmeError, TypeError)                   argument of the wrong type
+    ├── AcmeValueError(AcmeError, ValueError)                 bad value or combination
+    │   └── BroadcastError                                    lengths disagree
+    ├── SlurmError(AcmeError, OSError)                        SLURM unreachable, query failed
+    ├── OutputError(AcmeError, OSError)                       cannot create or write output
+    │   └── OutputExistsError(OutputError, FileExistsError)   folder holds a run already
+    ├── WorkerStartTimeoutError(AcmeError, TimeoutError)      too few workers in time
+    ├── SetupAbortedError(AcmeError, ConnectionAbortedError)  declined at a prompt
+    └── ComputationError(AcmeError, RuntimeError)             calls failed or stalled
+        └── NoWorkersError                                    the client has no live workers
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "AcmeError",
+    "AcmeTypeError",
+    "AcmeValueError",
+    "BroadcastError",
+    "ComputationError",
+    "NoWorkersError",
+    "OutputError",
+    "OutputExistsError",
+    "SetupAbortedError",
+    "SlurmError",
+    "WorkerStartTimeoutError",
+]
+
+
+class AcmeError(Exception):
+    """Base class of every exception acme raises."""
+
+
+class AcmeTypeError(AcmeError, TypeError):
+    """An argument has the wrong type."""
+
+
+class AcmeValueError(AcmeError, ValueError):
+    """An argument has a bad value, or options do not go together."""
+
+
+class BroadcastError(AcmeValueError):
+    """Argument lengths disagree or ``n_inputs`` cannot be satisfied."""
+
+
+class SlurmError(AcmeError, OSError):
+    """SLURM is unreachable or one of its commands failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        argv: Sequence[str] | None = None,
+        returncode: int | None = None,
+        stderr: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.argv = list(argv) if argv is not None else None
+        self.returncode = returncode
+        self.stderr = stderr
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class OutputError(AcmeError, OSError):
+    """An output folder or file cannot be created or written."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """The output folder already holds a run of the function and ``resume`` is off."""
+
+
+class WorkerStartTimeoutError(AcmeError, TimeoutError):
+    """No SLURM worker came up within the set-up time-out."""
+
+    def __init__(
+        self, message: str, *, available: int, expected: int, timeout: float
+    ) -> None:
+        super().__init__(message)
+        self.available = available
+        self.expected = expected
+        self.timeout = timeout
+
+
+class SetupAbortedError(AcmeError, ConnectionAbortedError):
+    """A prompt declined or aborted the start of a computing client."""
+
+
+class ComputationError(AcmeError, RuntimeError):
+    """Calls failed or stalled in ``compute()``.
+
+    Attributes
+    ----------
+    failed : list of int
+        Sorted indices of the calls that did not finish.
+    exceptions : dict
+        Call index -> exception raised by that call.
+    results : list
+        One entry per call: the result (or result file) of a finished call, else None.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        failed: Sequence[int] = (),
+        exceptions: dict[int, BaseException] | None = None,
+        results: list[Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.failed = sorted(failed)
+        self.exceptions = dict(exceptions or {})
+        self.results = list(results or [])
+
+
+class NoWorkersError(ComputationError):
+    """The computing client has no live worker when ``compute()`` starts."""
