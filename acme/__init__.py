@@ -4,7 +4,7 @@ Embarrassingly parallel work on dask, from a laptop to a SLURM cluster; a drop-i
 compatible reimplementation of ESI's ACME.
 """
 
-from ._version import __version__
+from ._version import __version__ as __version__
 from .cluster import (
     bic_cluster_setup,
     cluster_cleanup,

@@ -48,7 +48,9 @@ class Outcome:
                 self.tracebacks[outcome.index] = outcome.traceback
 
 
-def _calls(shared: SharedArgs, indices: Sequence[int], resolved: Sequence[Any]) -> Iterator[Call]:
+def _calls(
+    shared: SharedArgs, indices: Sequence[int], resolved: Sequence[Any]
+) -> Iterator[Call]:
     for index in indices:
         args, kwargs = shared.for_call(index, resolved)
         yield index, args, kwargs
@@ -75,9 +77,9 @@ class Run:
     def __init__(self, client: Client, name: str) -> None:
         self.client = client
         self.name = name
-        self.futures: list[Future] = []
-        self.batches: dict[str, list[int]] = {}
-        self.scattered: list[Future] = []
+        self.futures: list[Future[Any]] = []
+        self.batches: dict[Any, list[int]] = {}
+        self.scattered: list[Future[Any]] = []
 
     def submit(
         self,
@@ -92,7 +94,9 @@ class Run:
 
         self.client.register_plugin(SysPathPlugin(sys.path), name=PLUGIN_NAME)
         if shared.values:
-            self.scattered = self.client.scatter(shared.values, broadcast=True, hash=False)
+            self.scattered = self.client.scatter(
+                shared.values, broadcast=True, hash=False
+            )
         task = functools.partial(run_batch, func, store, task_id)
         token = uuid.uuid4().hex
         for call in _calls(shared, indices, self.scattered):
@@ -106,13 +110,15 @@ class Run:
         from tqdm.auto import tqdm
 
         outcome = Outcome()
-        with tqdm(total=len(self.batches), disable=not progress, file=sys.stderr) as bar:
+        with tqdm(
+            total=len(self.batches), disable=not progress, file=sys.stderr
+        ) as bar:
             for future in as_completed(self.futures):
                 self._collect(future, outcome)
                 bar.update(len(self.batches[future.key]))
         return outcome
 
-    def _collect(self, future: Future, outcome: Outcome) -> None:
+    def _collect(self, future: Future[Any], outcome: Outcome) -> None:
         indices = self.batches[future.key]
         if future.status == "finished":
             for call in future.result():

@@ -61,8 +61,9 @@ def detect_site() -> str | None:
 
     hostname = socket.gethostname()
     for name, profile in config.get("sites").items():
-        if hostname.startswith(profile["hostname-prefix"]) and Path(
-            profile["marker-dir"]
-        ).is_dir():
+        if (
+            hostname.startswith(profile["hostname-prefix"])
+            and Path(profile["marker-dir"]).is_dir()
+        ):
             return str(name)
     return None

@@ -119,7 +119,7 @@ def _handlers(logger: logging.Logger) -> tuple[logging.StreamHandler, _Buffer]: 
 def _close_target(buffer: _Buffer) -> None:
     target = buffer.target
     buffer.buffer.clear()
-    buffer.setTarget(None)  # type: ignore[arg-type]  # None detaches the target
+    buffer.setTarget(None)
     if target is not None:
         target.close()
 

@@ -13,7 +13,7 @@ __all__ = ["PLUGIN_NAME", "SysPathPlugin"]
 PLUGIN_NAME = "acme-sys-path"
 
 
-class SysPathPlugin(WorkerPlugin):  # type: ignore[misc]  # distributed is untyped here
+class SysPathPlugin(WorkerPlugin):
     """Append the caller's ``sys.path`` entries that a worker lacks."""
 
     name = PLUGIN_NAME

@@ -46,7 +46,11 @@ class OutputMode(enum.Enum):
     @property
     def on_disk(self) -> bool:
         """True for the modes in which acme writes result files."""
-        return self in (OutputMode.HDF5_PER_CALL, OutputMode.HDF5_SINGLE, OutputMode.PICKLE)
+        return self in (
+            OutputMode.HDF5_PER_CALL,
+            OutputMode.HDF5_SINGLE,
+            OutputMode.PICKLE,
+        )
 
 
 class StopClient(enum.Enum):
@@ -149,7 +153,9 @@ def _resume(value: Any, output: OutputMode, output_dir: Any) -> bool:
     """Step 6."""
     resume = _flag(value, "resume")
     if resume and not output.on_disk:
-        raise AcmeValueError("`resume` is only valid if `write_worker_results` is `True`")
+        raise AcmeValueError(
+            "`resume` is only valid if `write_worker_results` is `True`"
+        )
     if resume and output_dir is None:
         raise AcmeValueError("`resume=True` requires an explicit `output_dir`")
     return resume
@@ -203,10 +209,13 @@ def _stacking(shape: Any, dtype: Any, output: OutputMode) -> Stacking | None:
         return None
     if not isinstance(shape, tuple | list):
         raise AcmeTypeError(
-            f"`result_shape` has to be either `None` or tuple, not {_checks.type_of(shape)}"
+            "`result_shape` has to be either `None` or tuple, "
+            f"not {_checks.type_of(shape)}"
         )
     if not isinstance(dtype, str):
-        raise AcmeTypeError(f"`result_dtype` has to be a string, not {_checks.type_of(dtype)}")
+        raise AcmeTypeError(
+            f"`result_dtype` has to be a string, not {_checks.type_of(dtype)}"
+        )
     if sum(entry is None for entry in shape) != 1:
         raise AcmeValueError("`result_shape` must contain exactly one `None` entry")
     infinite = [e for e in shape if _checks.is_number(e) and math.isinf(e)]
@@ -265,7 +274,9 @@ def _stop_client(value: Any) -> StopClient:
     if isinstance(value, str):
         if value == "auto":
             return StopClient.OWNED
-        raise AcmeValueError(f"`stop_client` has to be 'auto' or Boolean, not {value!r}")
+        raise AcmeValueError(
+            f"`stop_client` has to be 'auto' or Boolean, not {value!r}"
+        )
     return StopClient(_flag(value, "stop_client"))
 
 

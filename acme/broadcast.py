@@ -71,7 +71,9 @@ class SharedArgs:
     positional: list[tuple[str, Any]]
     keywords: dict[str, tuple[str, Any]]
 
-    def for_call(self, index: int, resolved: Sequence[Any]) -> tuple[list[Any], dict[str, Any]]:
+    def for_call(
+        self, index: int, resolved: Sequence[Any]
+    ) -> tuple[list[Any], dict[str, Any]]:
         """Arguments of call ``index``; ``resolved`` replaces ``values`` (futures)."""
         args = [_pick(kind, item, index, resolved) for kind, item in self.positional]
         kwargs = {
@@ -232,9 +234,17 @@ def _entry(value: Any, n_inputs: int, splittable: bool) -> Any:
     """The ``argv``/``kwargv`` entry of one argument (API.md section 3.4)."""
     if isinstance(value, list | tuple) and len(value) == n_inputs:
         return value
-    if splittable and isinstance(value, np.ndarray) and _vector_length(value) == n_inputs:
+    if (
+        splittable
+        and isinstance(value, np.ndarray)
+        and _vector_length(value) == n_inputs
+    ):
         return value
     return [value]
+
+
+def _range_to_list(value: Any) -> Any:
+    return list(value) if isinstance(value, range) else value
 
 
 def plan_calls(
@@ -262,9 +272,8 @@ def plan_calls(
     (4, [[2, 4, 6, 8], [4]])
     """
     spec = inspect_func(func)
-    to_list = lambda v: list(v) if isinstance(v, range) else v  # noqa: E731
-    values, kw = _split_keywords(spec, [to_list(a) for a in args], kwargs)
-    kw = {key: to_list(value) for key, value in kw.items()}
+    values, kw = _split_keywords(spec, [_range_to_list(a) for a in args], kwargs)
+    kw = {key: _range_to_list(value) for key, value in kw.items()}
     _check_keywords(spec, kw)
     lengths = [n for n in map(_vector_length, values) if n is not None]
     for key, value in kw.items():
@@ -299,7 +308,9 @@ def _split_kind(entry: Any, n_inputs: int, name: str) -> tuple[str, Any]:
     )
 
 
-def call_arguments(argv: Sequence[Any], kwargv: Mapping[str, Any], n_inputs: int) -> SharedArgs:
+def call_arguments(
+    argv: Sequence[Any], kwargv: Mapping[str, Any], n_inputs: int
+) -> SharedArgs:
     """Read the per-call tables into split and shared arguments.
 
     Raises
@@ -355,7 +366,8 @@ def size_of(obj: Any, varname: str = "", *, max_calls: int = 1_000_000) -> float
         seen.add(id(item))
         if len(seen) > max_calls:
             raise RecursionError(
-                f"maximum recursion depth {max_calls} exceeded while processing {varname}"
+                f"maximum recursion depth {max_calls} exceeded "
+                f"while processing {varname}"
             )
         total += sys.getsizeof(item)
         if isinstance(item, dict):

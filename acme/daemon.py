@@ -73,7 +73,7 @@ class RunState:
     runs: list[Run] = field(default_factory=list)
 
 
-class ACMEdaemon:  # noqa: N801  ACME name
+class ACMEdaemon:
     """Executes a :class:`~acme.ParallelMap`; see its documentation.
 
     Parameters
@@ -83,7 +83,8 @@ class ACMEdaemon:  # noqa: N801  ACME name
 
     Examples
     --------
-    >>> with ParallelMap(f, [1, 2], write_worker_results=False) as daemon:  # doctest: +SKIP
+    >>> pmap = ParallelMap(f, [1, 2], write_worker_results=False)  # doctest: +SKIP
+    >>> with pmap as daemon:  # doctest: +SKIP
     ...     daemon.compute()
     """
 
@@ -112,14 +113,19 @@ class ACMEdaemon:  # noqa: N801  ACME name
         if client is None:
             return None
         as_bool(debug, "`debug` has to be `True` or `False`, not {type}")
-        shared = call_arguments(self.config.argv, self.config.kwargv, self.config.n_calls)
+        shared = call_arguments(
+            self.config.argv, self.config.kwargv, self.config.n_calls
+        )
         indices = list(range(self.config.n_calls))
         try:
             if debug:
                 logger.warning("Running in debug mode")
                 outcome = run_in_process(
-                    self.config.func, self._state.sink.store,
-                    self._state.spec.has_task_id, shared, indices,
+                    self.config.func,
+                    self._state.sink.store,
+                    self._state.spec.has_task_id,
+                    shared,
+                    indices,
                 )
             else:
                 outcome = self._run(client, shared, indices)
@@ -137,14 +143,19 @@ class ACMEdaemon:  # noqa: N801  ACME name
             )
         logger.info(
             "Preparing %d parallel calls of `%s` using %d workers",
-            len(indices), self._state.spec.name, workers,
+            len(indices),
+            self._state.spec.name,
+            workers,
         )
         run = Run(client, self._state.spec.name)
         self._state.runs.append(run)
         try:
             run.submit(
-                self.config.func, self._state.sink.store,
-                self._state.spec.has_task_id, shared, indices,
+                self.config.func,
+                self._state.sink.store,
+                self._state.spec.has_task_id,
+                shared,
+                indices,
             )
             return run.wait(progress=self.config.verbose is not False)
         except KeyboardInterrupt:
@@ -193,7 +204,10 @@ def _failure(outcome: Outcome, n_calls: int, submitted: int) -> ComputationError
     """The ``ComputationError`` for a run with failed or stalled calls."""
     failed = sorted(set(range(n_calls)) - set(outcome.values))
     errors = outcome.errors
-    lines = [f"Parallel computation failed: {len(failed)}/{submitted} tasks failed or stalled"]
+    lines = [
+        f"Parallel computation failed: {len(failed)}/{submitted} tasks failed "
+        "or stalled"
+    ]
     for index in failed[:_MAX_LISTED]:
         error = errors.get(index)
         text = f"{type(error).__name__}: {error}" if error else "stalled (no result)"
@@ -202,7 +216,9 @@ def _failure(outcome: Outcome, n_calls: int, submitted: int) -> ComputationError
         lines.append(f"... and {len(failed) - _MAX_LISTED} more")
     first = next((i for i in failed if i in errors), None)
     if first is not None and first in outcome.tracebacks:
-        lines.append(f"Traceback of call {first}:\n{outcome.tracebacks[first].rstrip()}")
+        lines.append(
+            f"Traceback of call {first}:\n{outcome.tracebacks[first].rstrip()}"
+        )
     results = [outcome.values.get(i) for i in range(n_calls)]
     error = ComputationError(
         "\n".join(lines), failed=failed, exceptions=errors, results=results

@@ -3,17 +3,17 @@
 Every acme exception derives from :class:`AcmeError` *and* from the builtin that
 ACME raised in the same situation, so ``except ValueError`` style code keeps working::
 
-    AcmeError(Exception)                                      catch-all for acme failures
-    ├── AcmeTypeError(AcmeError, TypeError)                   argument of the wrong type
-    ├── AcmeValueError(AcmeError, ValueError)                 bad value or combination
-    │   └── BroadcastError                                    lengths disagree
-    ├── SlurmError(AcmeError, OSError)                        SLURM unreachable, query failed
-    ├── OutputError(AcmeError, OSError)                       cannot create or write output
-    │   └── OutputExistsError(OutputError, FileExistsError)   folder holds a run already
-    ├── WorkerStartTimeoutError(AcmeError, TimeoutError)      too few workers in time
-    ├── SetupAbortedError(AcmeError, ConnectionAbortedError)  declined at a prompt
-    └── ComputationError(AcmeError, RuntimeError)             calls failed or stalled
-        └── NoWorkersError                                    the client has no live workers
+    AcmeError(Exception)                           catch-all
+    ├── AcmeTypeError(AcmeError, TypeError)        argument of the wrong type
+    ├── AcmeValueError(AcmeError, ValueError)      bad value or combination
+    │   └── BroadcastError                         lengths disagree
+    ├── SlurmError(AcmeError, OSError)             SLURM unreachable, query failed
+    ├── OutputError(AcmeError, OSError)            cannot create or write output
+    │   └── OutputExistsError(.., FileExistsError) folder holds a run already
+    ├── WorkerStartTimeoutError(.., TimeoutError)  too few workers in time
+    ├── SetupAbortedError(.., ConnectionAbortedError)  declined at a prompt
+    └── ComputationError(AcmeError, RuntimeError)  calls failed or stalled
+        └── NoWorkersError                         no live workers
 """
 
 from __future__ import annotations

@@ -24,10 +24,17 @@ from ._interactive import ask_yes_no
 from ._settings import OutputMode, Settings, StopClient, check_n_inputs, check_verbose
 from ._settings import from_public as settings_from_public
 from ._version import __version__
-from .broadcast import CallPlan, FuncSpec, call_arguments, inspect_func, plan_calls, size_of
+from .broadcast import (
+    CallPlan,
+    FuncSpec,
+    call_arguments,
+    inspect_func,
+    plan_calls,
+    size_of,
+)
+from .cluster._slurm_info import use_slurm
 from .cluster.client import ClientHandle, cluster_cleanup, find_client, live_workers
 from .cluster.local import local_cluster_setup
-from .cluster._slurm_info import use_slurm
 from .daemon import ACMEdaemon, RunConfig, RunState
 from .errors import AcmeTypeError, OutputError, SetupAbortedError
 from .results import make_sink
@@ -104,7 +111,9 @@ class ParallelMap:
     --------
     >>> def f(x, y, z=3):
     ...     return (x + y) * z
-    >>> with ParallelMap(f, [2, 4, 6, 8], 4, write_worker_results=False) as pmap:  # doctest: +SKIP
+    >>> pmap = ParallelMap(f, [2, 4, 6, 8], 4,  # doctest: +SKIP
+    ...                    write_worker_results=False)
+    >>> with pmap:  # doctest: +SKIP
     ...     results = pmap.compute()
     >>> results  # doctest: +SKIP
     [18, 24, 30, 36]
@@ -230,7 +239,9 @@ class ParallelMap:
 
     # -- set-up steps ---------------------------------------------------------------
 
-    def _warn_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any], plan: CallPlan) -> None:
+    def _warn_arguments(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], plan: CallPlan
+    ) -> None:
         """Warnings of API.md section 3.5 about large and callable arguments."""
         named = [(None, value) for value in args] + list(kwargs.items())
         for name, value in named:
@@ -242,11 +253,15 @@ class ParallelMap:
                 logger.warning(
                     "argument size %.2f MB exceeds recommended limit of %d MB. "
                     "Distributing large variables across workers may result in "
-                    "poor performance.", size, self._maxArgSize,
+                    "poor performance.",
+                    size,
+                    self._maxArgSize,
                 )
         for position, entry in enumerate(plan.argv):
             if _shared_callable(entry, plan.n_inputs):
-                logger.warning("single callable object detected at position %d", position)
+                logger.warning(
+                    "single callable object detected at position %d", position
+                )
         for key, entry in plan.kwargv.items():
             if _shared_callable(entry, plan.n_inputs):
                 logger.warning("single callable object detected in keyword %r", key)
@@ -256,7 +271,8 @@ class ParallelMap:
         state = self._state
         if state.settings.output.on_disk:
             raise NotImplementedError(
-                "results on disk are not implemented yet; use write_worker_results=False"
+                "results on disk are not implemented yet; "
+                "use write_worker_results=False"
             )
         logfile = state.settings.logfile
         if logfile is True:
@@ -275,7 +291,9 @@ class ParallelMap:
         index = random.randrange(config.n_calls)
         logger.info(
             "Performing a single dry-run of %s simulating randomly picked worker #%d "
-            "with automatically distributed arguments", state.spec.name, index,
+            "with automatically distributed arguments",
+            state.spec.name,
+            index,
         )
         shared = call_arguments(config.argv, config.kwargv, config.n_calls)
         args, kwargs = shared.for_call(index, shared.values)
@@ -289,7 +307,9 @@ class ParallelMap:
         amount = f"{used / 1000:.2f} GB" if used >= 1000 else f"{used:.2f} MB"
         logger.info(
             "Dry-run completed. Elapsed time is %f seconds, estimated memory "
-            "consumption was %s.", elapsed, amount,
+            "consumption was %s.",
+            elapsed,
+            amount,
         )
         if not state.settings.interactive:
             return True
@@ -318,7 +338,9 @@ class ParallelMap:
                 raise
         config.client = state.handle.client
         stop = state.settings.stop_client
-        config.stop_client = state.handle.owned if stop is StopClient.OWNED else stop.value
+        config.stop_client = (
+            state.handle.owned if stop is StopClient.OWNED else stop.value
+        )
 
     def _start_client(self) -> Client:
         settings = self._state.settings
@@ -332,7 +354,12 @@ class ParallelMap:
 
 
 def _shared_callable(entry: Any, n_inputs: int) -> bool:
-    return isinstance(entry, list) and len(entry) == 1 and n_inputs > 1 and callable(entry[0])
+    return (
+        isinstance(entry, list)
+        and len(entry) == 1
+        and n_inputs > 1
+        and callable(entry[0])
+    )
 
 
 def _attach_log(path: Any) -> None:
@@ -341,18 +368,24 @@ def _attach_log(path: Any) -> None:
     try:
         _logging.attach_file(path)
     except OSError as exc:
-        raise OutputError(f"cannot open log file {path}: {exc}", path=str(path)) from exc
+        raise OutputError(
+            f"cannot open log file {path}: {exc}", path=str(path)
+        ) from exc
 
 
 def _new_state(
-    func: Callable[..., Any], spec: FuncSpec, plan: CallPlan, settings: Settings,
+    func: Callable[..., Any],
+    spec: FuncSpec,
+    plan: CallPlan,
+    settings: Settings,
     verbose: bool | None,
 ) -> RunState:
     """The run state and ACME's ``config`` object for a validated map."""
     if settings.output is OutputMode.MEMORY and not spec.has_task_id:
         logger.warning(
             "`write_worker_results` is `False` and `taskID` is not a keyword argument "
-            "of %s. Results will be collected in memory by caller", spec.name,
+            "of %s. Results will be collected in memory by caller",
+            spec.name,
         )
     stacking = settings.stacking
     output = settings.output

@@ -60,8 +60,12 @@ def use_slurm() -> bool:
         return False
     if kind == "slurm":
         if not is_slurm_node():
-            raise SlurmError("acme.cluster is 'slurm' but SLURM does not answer `sinfo`")
+            raise SlurmError(
+                "acme.cluster is 'slurm' but SLURM does not answer `sinfo`"
+            )
         return True
     if kind != "auto":
-        raise SlurmError(f"acme.cluster has to be 'auto', 'local' or 'slurm', not {kind!r}")
+        raise SlurmError(
+            f"acme.cluster has to be 'auto', 'local' or 'slurm', not {kind!r}"
+        )
     return is_slurm_node()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._checks import type_of
 from .._logging import ensure_configured, get_logger
@@ -49,7 +49,7 @@ def live_workers(client: Client) -> int:
 def _describe(client: Client) -> str:
     cluster = client.cluster
     kind = type(cluster).__name__ if cluster is not None else "Client"
-    return f"{kind} hosted on {client.scheduler.address}"
+    return f"{kind} hosted on {client.scheduler_info().get('address', '?')}"
 
 
 def cluster_cleanup(client: Client | None = None) -> None:
@@ -93,7 +93,9 @@ def cluster_cleanup(client: Client | None = None) -> None:
             cluster.close()
         except (OSError, RuntimeError, TimeoutError) as exc:
             logger.warning("Closing %s failed: %s", description, exc)
-    logger.info("Successfully shut down %s containing %d workers", description, n_workers)
+    logger.info(
+        "Successfully shut down %s containing %d workers", description, n_workers
+    )
 
 
 def _safe_worker_count(client: Client) -> int:

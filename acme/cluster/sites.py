@@ -14,12 +14,12 @@ __all__ = ["bic_cluster_setup", "esi_cluster_setup", "is_bic_node", "is_esi_node
 
 
 def is_esi_node() -> bool:
-    """True iff this host matches the ESI site profile (hostname and marker folder)."""
+    """True iff this host matches the ESI site profile (hostname, marker folder)."""
     return detect_site() == "esi"
 
 
 def is_bic_node() -> bool:
-    """True iff this host matches the CoBIC site profile (hostname and marker folder)."""
+    """True iff this host matches the CoBIC site profile (hostname, marker folder)."""
     return detect_site() == "bic"
 
 

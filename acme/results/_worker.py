@@ -32,7 +32,7 @@ def _portable(exc: Exception) -> BaseException:
     """``exc`` itself if it survives pickling, else a RuntimeError describing it."""
     try:
         pickle.loads(pickle.dumps(exc))
-    except Exception:  # noqa: BLE001  any pickling failure means "not portable"
+    except Exception:
         return RuntimeError(f"{type(exc).__qualname__}: {exc}")
     return exc
 
@@ -63,8 +63,10 @@ def run_batch(
         try:
             value = func(*args, **call_kwargs)
             outcomes.append(CallOutcome(index, store(index, value)))
-        except Exception as exc:  # noqa: BLE001  reported per call to the caller
+        except Exception as exc:
             outcomes.append(
-                CallOutcome(index, error=_portable(exc), traceback=traceback.format_exc())
+                CallOutcome(
+                    index, error=_portable(exc), traceback=traceback.format_exc()
+                )
             )
     return outcomes

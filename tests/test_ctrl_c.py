@@ -1,0 +1,230 @@
+"""Ctrl-C during ``compute()`` (API.md 4.7): SIGINT sent to a child Python process."""
+
+from __future__ import annotations
+
+import queue
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import psutil
+import pytest
+
+MARKER = "ACME-TEST: computing"
+STARTED = "ACME-TEST: call started"
+
+OWNED_CLIENT = textwrap.dedent(
+    f"""
+    import time
+
+    from acme import ParallelMap
+
+
+    def slow_func(x):
+        print({STARTED!r}, x, flush=True)  # workers share the child's stdout
+        time.sleep(30)
+        return x
+
+
+    if __name__ == "__main__":
+        with ParallelMap(
+            slow_func, list(range(8)), write_worker_results=False, n_workers=2
+        ) as pmap:
+            print({MARKER!r}, flush=True)
+            pmap.compute()
+    """
+)
+
+USER_CLIENT = textwrap.dedent(
+    f"""
+    import time
+
+    from distributed import Client, LocalCluster
+
+    from acme import ParallelMap
+
+
+    def slow_func(x):
+        print({STARTED!r}, x, flush=True)  # workers share the child's stdout
+        time.sleep(30)
+        return x
+
+
+    def tasks_of(dask_scheduler):
+        return sorted(str(key) for key in dask_scheduler.tasks)
+
+
+    if __name__ == "__main__":
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=2, dashboard_address=":0"
+        )
+        client = Client(cluster)
+        with ParallelMap(slow_func, [1, 2], write_worker_results=False) as pmap:
+            print({MARKER!r}, flush=True)
+            try:
+                pmap.compute()
+            except KeyboardInterrupt:
+                print("ACME-TEST: caught KeyboardInterrupt", flush=True)
+            print("ACME-TEST: status", client.status, flush=True)
+            probe = client.submit(lambda: 1, key="acme-test-probe")
+            print("ACME-TEST: probe", probe.result(timeout=20), flush=True)
+            print("ACME-TEST: tasks", client.run_on_scheduler(tasks_of), flush=True)
+            del probe
+        print("ACME-TEST: after cleanup", client.status, flush=True)
+        client.close()
+        cluster.close()
+    """
+)
+
+
+@dataclass
+class Child:
+    """A child Python process whose stdout and stderr are read line by line."""
+
+    process: subprocess.Popen
+    lines: dict[str, list[str]] = field(default_factory=lambda: {"out": [], "err": []})
+    events: queue.Queue = field(default_factory=queue.Queue)
+    readers: list[threading.Thread] = field(default_factory=list)
+
+    def read(self, name: str, stream) -> None:
+        for line in stream:
+            self.lines[name].append(line)
+            self.events.put((name, line))
+        self.events.put((name, None))
+
+    def wait_for(self, name: str, text: str, timeout: float = 120) -> None:
+        """Block until a line of stream ``name`` contains ``text``."""
+        if any(text in line for line in self.lines[name]):
+            return
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"{text!r} not seen on std{name}: {self.text()}")
+            try:
+                stream, line = self.events.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if stream == name and line is not None and text in line:
+                return
+            if self.process.poll() is not None and self.events.empty():
+                raise AssertionError(f"child exited before {text!r}: {self.text()}")
+
+    def finish(self, timeout: float = 60) -> int:
+        try:
+            returncode = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"child still running {timeout} s after SIGINT: {self.text()}"
+            ) from None
+        for reader in self.readers:
+            reader.join(timeout=10)
+        return returncode
+
+    def out(self) -> str:
+        return "".join(self.lines["out"])
+
+    def err(self) -> str:
+        return "".join(self.lines["err"])
+
+    def text(self) -> str:
+        return f"\n--- stdout ---\n{self.out()}\n--- stderr ---\n{self.err()}"
+
+
+@pytest.fixture
+def run_child(tmp_path) -> Iterator:
+    children: list[Child] = []
+
+    def start(source: str) -> Child:
+        script = tmp_path / "child.py"
+        script.write_text(source)
+        process = subprocess.Popen(
+            [sys.executable, str(script)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+        child = Child(process)
+        for name, stream in (("out", process.stdout), ("err", process.stderr)):
+            reader = threading.Thread(target=child.read, args=(name, stream), daemon=True)
+            reader.start()
+            child.readers.append(reader)
+        children.append(child)
+        return child
+
+    yield start
+    for child in children:  # a failed test must not leave a cluster behind
+        if child.process.poll() is None:
+            family = [child.process, *_descendants(child.process.pid)]
+            for proc in family:
+                proc.kill()
+            child.process.wait(timeout=30)
+        for stream in (child.process.stdout, child.process.stderr):
+            stream.close()
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _still_running(procs: list[psutil.Process]) -> list[psutil.Process]:
+    """Processes that have not exited within ~10 s (zombies count as exited)."""
+    _, alive = psutil.wait_procs(procs, timeout=10)
+    running = []
+    for proc in alive:
+        try:
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                running.append(proc)
+        except psutil.NoSuchProcess:
+            pass
+    return running
+
+
+def _interrupt_during_compute(child: Child) -> list[psutil.Process]:
+    child.wait_for("out", MARKER)
+    child.wait_for("err", "Preparing")
+    child.wait_for("out", STARTED)  # the calls run: SIGINT hits the wait for them
+    family = _descendants(child.process.pid)
+    assert family, "the cluster's worker processes should be running"
+    child.process.send_signal(signal.SIGINT)
+    return family
+
+
+@pytest.mark.slow
+def test_ctrl_c_shuts_down_the_client_acme_started(run_child):
+    child = run_child(OWNED_CLIENT)
+    family = _interrupt_during_compute(child)
+    returncode = child.finish()
+    err = child.err()
+    assert returncode != 0, child.text()
+    assert "Successfully shut down" in err, child.text()
+    assert "KeyboardInterrupt" in err, child.text()
+    assert "Preparing 8 parallel calls of `slow_func` using 2 workers" in err
+    assert _still_running(family) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_a_client_the_user_started(run_child):
+    child = run_child(USER_CLIENT)
+    family = _interrupt_during_compute(child)
+    returncode = child.finish()
+    out, err = child.out(), child.err()
+    assert returncode == 0, child.text()
+    assert "ACME-TEST: caught KeyboardInterrupt" in out, child.text()
+    assert "ACME-TEST: status running" in out, child.text()
+    assert "ACME-TEST: probe 1" in out, child.text()
+    # none of the map's tasks stays on the scheduler
+    assert "ACME-TEST: tasks ['acme-test-probe']" in out, child.text()
+    assert "ACME-TEST: after cleanup running" in out, child.text()
+    assert "Successfully shut down" not in err, child.text()
+    assert _still_running(family) == []

@@ -1,0 +1,121 @@
+"""Failing calls, debug mode and workerless clients on real LocalClusters."""
+
+from __future__ import annotations
+
+import pytest
+
+from acme import ParallelMap
+from acme.errors import ComputationError, NoWorkersError
+
+
+class Unpicklable(Exception):
+    def __init__(self, message, handle):
+        super().__init__(message)
+        self.handle = handle
+
+    def __reduce__(self):
+        raise TypeError("cannot pickle this exception")
+
+
+def fail_odd(x):
+    if x % 2:
+        raise ValueError(f"odd input {x}")
+    return x * 10
+
+
+def fail_all(x):
+    raise KeyError(x)
+
+
+def fail_unpicklable(x):
+    raise Unpicklable(f"bad {x}", handle=lambda: None)
+
+
+def test_failed_calls_are_listed(client):
+    with ParallelMap(fail_odd, list(range(6)), write_worker_results=False) as pmap:
+        with pytest.raises(ComputationError) as info:
+            pmap.compute()
+    error = info.value
+    message = str(error)
+    assert message.startswith("Parallel computation failed: 3/6 tasks failed or stalled")
+    for index in (1, 3, 5):
+        assert f"call {index}: ValueError: odd input {index}" in message
+    assert "Traceback" in message and "raise ValueError" in message
+    assert error.failed == [1, 3, 5]
+    assert sorted(error.exceptions) == [1, 3, 5]
+    assert isinstance(error.__cause__, ValueError)
+    assert str(error.__cause__) == "odd input 1"
+    assert error.results == [0, None, 20, None, 40, None]
+    assert isinstance(error, RuntimeError)
+
+
+def test_summary_lists_at_most_ten_calls(client):
+    with ParallelMap(fail_all, list(range(13)), write_worker_results=False) as pmap:
+        with pytest.raises(ComputationError) as info:
+            pmap.compute()
+    message = str(info.value)
+    assert "13/13 tasks" in message
+    assert "call 9: KeyError: 9" in message
+    assert "call 10:" not in message
+    assert "... and 3 more" in message
+
+
+def test_unpicklable_exception_is_reported(process_client):
+    with ParallelMap(fail_unpicklable, [1, 2], write_worker_results=False) as pmap:
+        with pytest.raises(ComputationError) as info:
+            pmap.compute()
+    assert info.value.failed == [0, 1]
+    assert "Unpicklable: bad 1" in str(info.value)
+
+
+def test_client_survives_failures(client):
+    with ParallelMap(fail_odd, [1, 2], write_worker_results=False) as pmap:
+        with pytest.raises(ComputationError):
+            pmap.compute()
+        assert client.status == "running"
+    assert client.submit(sum, [1, 2]).result() == 3
+
+
+def test_debug_runs_in_process_and_raises_unwrapped(client, caplog):
+    seen = []
+
+    def record(x):
+        seen.append(x)
+        if x == 2:
+            raise ValueError("two")
+        return x
+
+    with ParallelMap(record, [1, 2, 3], write_worker_results=False) as pmap:
+        with pytest.raises(ValueError, match="two"):
+            pmap.compute(debug=True)
+    # the closure ran here (worker processes could not append to this list);
+    # the call after the failing one did not run
+    assert seen == [1, 2]
+    assert "Running in debug mode" in caplog.text
+
+
+def test_debug_returns_what_normal_mode_returns(client):
+    with ParallelMap(fail_odd, [0, 2, 4], write_worker_results=False) as pmap:
+        assert pmap.compute(debug=True) == pmap.compute() == [0, 20, 40]
+
+
+def test_debug_must_be_bool(client):
+    from acme.errors import AcmeTypeError
+
+    with ParallelMap(fail_odd, [0, 2], write_worker_results=False) as pmap:
+        with pytest.raises(AcmeTypeError, match="`debug` has to be `True` or `False`"):
+            pmap.compute(debug="yes")
+
+
+def test_no_workers_error():
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=0, processes=False, dashboard_address=":0")
+    with Client(cluster) as client:
+        with ParallelMap(fail_odd, [0, 2], write_worker_results=False) as pmap:
+            assert pmap.client is client
+            with pytest.raises(NoWorkersError, match="no active workers found") as info:
+                pmap.compute()
+    cluster.close()
+    assert isinstance(info.value, ComputationError)
+    assert "acme.cluster_cleanup()" in str(info.value)
