@@ -62,12 +62,15 @@ def run_in_process(
     task_id: bool,
     shared: SharedArgs,
     indices: Sequence[int],
+    on_result: Callable[[CallOutcome], None],
 ) -> Outcome:
     """Run the calls one after another here; the first exception propagates as is."""
     outcome = Outcome()
     for index, args, kwargs in _calls(shared, indices, shared.values):
         call_kwargs = {**kwargs, "taskID": index} if task_id else kwargs
-        outcome.values[index] = store(index, func(*args, **call_kwargs))
+        call = CallOutcome(index, store(index, func(*args, **call_kwargs)))
+        outcome.add(call)
+        on_result(call)
     return outcome
 
 
@@ -104,26 +107,28 @@ class Run:
             self.futures.append(self.client.submit(task, [call], key=key, pure=False))
             self.batches[key] = [call[0]]
 
-    def wait(self, progress: bool) -> Outcome:
-        """Collect every task's outcome as it settles, with a progress bar."""
+    def wait(self, progress: bool, on_result: Callable[[CallOutcome], None]) -> Outcome:
+        """Collect every task's outcome as it settles, with a progress bar.
+
+        ``on_result`` sees each call's outcome as soon as it arrives.
+        """
         from distributed import as_completed
         from tqdm.auto import tqdm
 
         outcome = Outcome()
-        with tqdm(
-            total=len(self.batches), disable=not progress, file=sys.stderr
-        ) as bar:
+        total = len(self.batches)
+        with tqdm(total=total, disable=not progress, file=sys.stderr) as bar:
             for future in as_completed(self.futures):
-                self._collect(future, outcome)
+                for call in self._collect(future):
+                    outcome.add(call)
+                    on_result(call)
                 bar.update(len(self.batches[future.key]))
         return outcome
 
-    def _collect(self, future: Future[Any], outcome: Outcome) -> None:
-        indices = self.batches[future.key]
+    def _collect(self, future: Future[Any]) -> list[CallOutcome]:
         if future.status == "finished":
-            for call in future.result():
-                outcome.add(call)
-            return
+            calls: list[CallOutcome] = future.result()
+            return calls
         from distributed import KilledWorker
 
         error: BaseException
@@ -133,8 +138,7 @@ class Run:
                 error = RuntimeError(_DEAD_WORKER.format(error))
         else:
             error = RuntimeError(f"task {future.key} was {future.status}")
-        for index in indices:
-            outcome.errors[index] = error
+        return [CallOutcome(index, error=error) for index in self.batches[future.key]]
 
     def cancel(self) -> None:
         """Cancel this run's tasks and release its scattered values."""

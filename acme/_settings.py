@@ -218,7 +218,7 @@ def _stacking(shape: Any, dtype: Any, output: OutputMode) -> Stacking | None:
         )
     if sum(entry is None for entry in shape) != 1:
         raise AcmeValueError("`result_shape` must contain exactly one `None` entry")
-    infinite = [e for e in shape if _checks.is_number(e) and math.isinf(e)]
+    infinite = [e for e in shape if _checks.is_number(e) and e == math.inf]
     if infinite and not output.on_disk:
         raise AcmeValueError(
             "using `np.inf` in `result_shape` is only valid if "
@@ -229,16 +229,16 @@ def _stacking(shape: Any, dtype: Any, output: OutputMode) -> Stacking | None:
     sizes = [e for e in shape if e is not None]
     if not all(_checks.is_number(e) for e in sizes):
         raise AcmeValueError("`result_shape` must only contain numerical values")
-    finite = [e for e in sizes if not math.isinf(e)]
+    finite = [e for e in sizes if e != math.inf]
     if not all(_checks.is_integral(e) and e >= 0 for e in finite):
         raise AcmeValueError("`result_shape` must only contain non-negative integers")
     try:
         np.dtype(dtype)
-    except TypeError as exc:
+    except (TypeError, SyntaxError, ValueError) as exc:
         raise AcmeTypeError(
             f"`result_dtype` has to be a valid NumPy datatype specification. {exc}"
         ) from exc
-    normal = tuple(e if e is None or math.isinf(e) else int(e) for e in shape)
+    normal = tuple(e if e is None or e == math.inf else int(e) for e in shape)
     return Stacking(normal, shape.index(None), dtype)
 
 

@@ -272,8 +272,11 @@ def plan_calls(
     (4, [[2, 4, 6, 8], [4]])
     """
     spec = inspect_func(func)
-    values, kw = _split_keywords(spec, [_range_to_list(a) for a in args], kwargs)
-    kw = {key: _range_to_list(value) for key, value in kw.items()}
+    values, kw = _split_keywords(
+        spec,
+        [_range_to_list(value) for value in args],
+        {key: _range_to_list(value) for key, value in kwargs.items()},
+    )
     _check_keywords(spec, kw)
     lengths = [n for n in map(_vector_length, values) if n is not None]
     for key, value in kw.items():

@@ -7,6 +7,7 @@ daemon's ``compute()`` reads the per-call tables again, submits the calls throug
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,8 +18,11 @@ from ._execution import Outcome, Run, run_in_process
 from ._settings import Settings, StopClient
 from .broadcast import FuncSpec, SharedArgs, call_arguments
 from .cluster.client import ClientHandle, cluster_cleanup, live_workers
-from .errors import AcmeTypeError, ComputationError, NoWorkersError
+from .errors import AcmeTypeError, AcmeValueError, ComputationError, NoWorkersError
 from .results import ResultSink
+from .results._worker import CallOutcome
+from .results.layout import OutputLayout
+from .results.manifest import DONE, FAILED, PENDING, fingerprints
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -69,8 +73,9 @@ class RunState:
     settings: Settings
     config: RunConfig
     sink: ResultSink
+    identity: dict[str, Any] = field(default_factory=dict)
+    layout: OutputLayout | None = None
     handle: ClientHandle | None = None
-    runs: list[Run] = field(default_factory=list)
 
 
 class ACMEdaemon:
@@ -116,22 +121,63 @@ class ACMEdaemon:
         shared = call_arguments(
             self.config.argv, self.config.kwargv, self.config.n_calls
         )
-        indices = list(range(self.config.n_calls))
+        done = self._plan_files(shared)
+        indices = [i for i in range(self.config.n_calls) if i not in done]
         try:
             if debug:
                 logger.warning("Running in debug mode")
                 outcome = run_in_process(
                     self.config.func,
-                    self._state.sink.store,
+                    self._state.sink.local().store,
                     self._state.spec.has_task_id,
                     shared,
                     indices,
+                    self._record,
                 )
             else:
                 outcome = self._run(client, shared, indices)
+            outcome.values.update(done)
             return self._finish(outcome, len(indices))
         finally:
+            self._save_manifest()
             _logging.flush()
+
+    def _plan_files(self, shared: SharedArgs) -> dict[int, str]:
+        """Fingerprint the calls, apply ``resume``; the result files to reuse."""
+        layout = self._state.layout
+        if layout is None:
+            return {}
+        manifest = layout.manifest
+        identity = {**self._state.identity, "fingerprints": fingerprints(shared)}
+        reuse: set[int] = set()
+        if self._state.settings.resume:
+            difference = manifest.difference(identity)
+            if difference is not None:
+                raise AcmeValueError(
+                    f"cannot resume the run of {layout.name}: {difference}"
+                )
+            reuse = manifest.finished(layout.folder)
+        manifest.data.update(identity)
+        for index in set(range(self.config.n_calls)) - reuse:
+            manifest.mark(index, PENDING)
+        manifest.save()
+        return {i: str(layout.folder / manifest.file(i)) for i in sorted(reuse)}
+
+    def _record(self, call: CallOutcome) -> None:
+        """Note a finished or failed call in the manifest (throttled writes)."""
+        layout = self._state.layout
+        if layout is None:
+            return
+        if call.error is not None:
+            layout.manifest.mark(call.index, FAILED)
+        else:
+            file = os.path.relpath(call.value, layout.folder)
+            layout.manifest.mark(call.index, DONE, file)
+        layout.manifest.save(force=False)
+
+    def _save_manifest(self) -> None:
+        if self._state.layout is not None:
+            self._state.layout.manifest.save()
 
     def _run(self, client: Client, shared: SharedArgs, indices: list[int]) -> Outcome:
         workers = live_workers(client)
@@ -148,7 +194,6 @@ class ACMEdaemon:
             workers,
         )
         run = Run(client, self._state.spec.name)
-        self._state.runs.append(run)
         try:
             run.submit(
                 self.config.func,
@@ -157,13 +202,12 @@ class ACMEdaemon:
                 shared,
                 indices,
             )
-            return run.wait(progress=self.config.verbose is not False)
+            return run.wait(self.config.verbose is not False, self._record)
         except KeyboardInterrupt:
             self._interrupted(run)
             raise
         finally:
             run.release()
-            self._state.runs.remove(run)
 
     def _interrupted(self, run: Run) -> None:
         """Ctrl-C: cancel our tasks; shut down a client this map started."""
@@ -176,12 +220,21 @@ class ACMEdaemon:
             self._state.handle = None
 
     def _finish(self, outcome: Outcome, submitted: int) -> Any:
-        if outcome.errors or len(outcome.values) < submitted:
+        if outcome.errors or len(outcome.values) < self.config.n_calls:
             error = _failure(outcome, self.config.n_calls, submitted)
             raise error from error.__cause__
         values = [outcome.values[i] for i in range(self.config.n_calls)]
-        result = self._state.sink.finalize(values)
-        logger.info("Finished parallel computation")
+        sink = self._state.sink
+        result = sink.finalize(values)
+        self.config.results_container = sink.results_container()
+        layout = self._state.layout
+        if (
+            layout is not None
+            and isinstance(result, list)
+            and len(result) == len(values)
+        ):
+            for index, path in enumerate(result):
+                layout.manifest.mark(index, DONE, os.path.relpath(path, layout.folder))
         return result
 
     def cleanup(self) -> None:
@@ -203,6 +256,7 @@ class ACMEdaemon:
 def _failure(outcome: Outcome, n_calls: int, submitted: int) -> ComputationError:
     """The ``ComputationError`` for a run with failed or stalled calls."""
     failed = sorted(set(range(n_calls)) - set(outcome.values))
+    submitted = max(submitted, len(failed))
     errors = outcome.errors
     lines = [
         f"Parallel computation failed: {len(failed)}/{submitted} tasks failed "

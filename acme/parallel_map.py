@@ -13,9 +13,11 @@ The constructor does all set-up work, in the order of API.md section 2.2::
 
 from __future__ import annotations
 
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _logging
@@ -38,7 +40,18 @@ from .cluster.local import local_cluster_setup
 from .daemon import ACMEdaemon, RunConfig, RunState
 from .errors import AcmeTypeError, OutputError, SetupAbortedError
 from .results import make_sink
-from .results.layout import default_base, log_file_name
+from .results.hdf5 import PerCallSink
+from .results.housekeeping import clean_old_folders
+from .results.layout import (
+    OutputLayout,
+    default_base,
+    log_file_name,
+    new_run_folder,
+    prepare,
+    safe_name,
+)
+from .results.manifest import fingerprints, func_id
+from .results.pickles import PickleSink
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -267,19 +280,34 @@ class ParallelMap:
                 logger.warning("single callable object detected in keyword %r", key)
 
     def _prepare_output(self) -> None:
-        """Step 15: output folder and log file."""
-        state = self._state
-        if state.settings.output.on_disk:
-            raise NotImplementedError(
-                "results on disk are not implemented yet; "
-                "use write_worker_results=False"
+        """Step 15: previous run, housekeeping, output folder and log file."""
+        state, config = self._state, self._state.config
+        settings, func = state.settings, config.func
+        logfile = settings.logfile
+        folder = _output_folder(settings, func)
+        if folder is not None:
+            if settings.output_dir is None:
+                clean_old_folders(
+                    folder.parent, settings.cleanup_threshold_days, settings.interactive
+                )
+            state.layout = prepare(
+                folder,
+                safe_name(func),
+                settings.output,
+                state.identity,
+                settings.resume,
+                settings.stacking,
             )
-        logfile = state.settings.logfile
-        if logfile is True:
-            logfile = log_file_name(default_base(state.config.func), state.config.func)
-        if logfile:
+            config.output_dir = str(folder)
+            if logfile is None or logfile is True:
+                logfile = log_file_name(folder, func)
+        elif logfile is True:
+            logfile = log_file_name(default_base(func), func)
+        if isinstance(logfile, Path):
+            if not logfile.exists() and state.layout is not None:
+                state.layout.created.append(logfile)
             _attach_log(logfile)
-        state.config.logfile = _logging.log_file()
+        config.logfile = _logging.log_file()
 
     def _dry_run(self) -> bool:
         """Step 16: run one random call here; False if the user declines to go on."""
@@ -301,7 +329,9 @@ class ParallelMap:
             kwargs["taskID"] = index
         process = psutil.Process()
         memory, start = process.memory_info().rss, time.perf_counter()
-        config.func(*args, **kwargs)
+        value = config.func(*args, **kwargs)
+        if state.layout is not None:
+            _scratch_store(state, state.layout, index, value)
         elapsed = time.perf_counter() - start
         used = max(0, process.memory_info().rss - memory) / 1e6
         amount = f"{used / 1000:.2f} GB" if used >= 1000 else f"{used:.2f} MB"
@@ -317,7 +347,13 @@ class ParallelMap:
             f"Do you want to continue executing {state.spec.name} with the provided "
             "arguments? [Y/n] "
         )
-        return ask_yes_no(prompt, default=True)
+        if ask_yes_no(prompt, default=True):
+            return True
+        _logging.configure(_logging.level_for(config.verbose))
+        if state.layout is not None:
+            state.layout.remove_created()
+        config.logfile = None
+        return False
 
     def _acquire_client(self) -> None:
         """Step 17: attach to the default client or start one."""
@@ -373,6 +409,30 @@ def _attach_log(path: Any) -> None:
         ) from exc
 
 
+def _output_folder(settings: Settings, func: Callable[..., Any]) -> Path | None:
+    """The output folder of a run writing files (not created here), else None."""
+    if not settings.output.on_disk:
+        return None
+    if settings.output_dir is not None:
+        return settings.output_dir
+    return new_run_folder(default_base(func))
+
+
+def _scratch_store(
+    state: RunState, layout: OutputLayout, index: int, value: Any
+) -> None:
+    """Dry run: write a result as the real run would, into a scratch folder."""
+    with tempfile.TemporaryDirectory(dir=layout.folder, prefix=".acme-dry-") as tmp:
+        if state.settings.output is OutputMode.PICKLE:
+            PickleSink(tmp, layout.name).store(index, value)
+            return
+        Path(tmp, f"{layout.name}_payload").mkdir()
+        sink = PerCallSink(
+            tmp, layout.name, state.config.n_calls, state.settings.stacking
+        )
+        sink.store(index, value)
+
+
 def _new_state(
     func: Callable[..., Any],
     spec: FuncSpec,
@@ -406,4 +466,24 @@ def _new_state(
         setup_interactive=settings.interactive, verbose=verbose,
         cleanup_threshold_days=settings.cleanup_threshold_days,
     )  # fmt: skip
-    return RunState(spec, settings, config, make_sink(settings, plan.n_inputs))
+    folder = _output_folder(settings, func)
+    sink = make_sink(settings, plan.n_inputs, folder, safe_name(func))
+    identity: dict[str, Any] = {}
+    if folder is not None:
+        shared = call_arguments(plan.argv, plan.kwargv, plan.n_inputs)
+        identity = {
+            "function": func_id(func),
+            "n_inputs": plan.n_inputs,
+            "mode": output.value,
+            "result_shape": _json_shape(config.result_shape),
+            "result_dtype": stacking.dtype if stacking else None,
+            "fingerprints": fingerprints(shared),
+        }
+    return RunState(spec, settings, config, sink, identity)
+
+
+def _json_shape(shape: tuple[float, ...] | None) -> list[Any] | None:
+    """A result shape in JSON-safe form (``inf`` as the string ``"inf"``)."""
+    if shape is None:
+        return None
+    return ["inf" if s == float("inf") else int(s) for s in shape]

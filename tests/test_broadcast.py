@@ -210,24 +210,8 @@ def test_wrapped_function_takes_signature_of_wrapped():
     [
         ((range(3), 0), {}, [[0, 1, 2], [0]]),
         ((range(3),), {"y": 0}, [[0, 1, 2], [0]]),
-        pytest.param(
-            (range(1, 4),),
-            {"y": range(3)},
-            [[1, 2, 3], [0, 1, 2]],
-            marks=pytest.mark.xfail(
-                reason="range given by the name of a positional stays a range",
-                strict=True,
-            ),
-        ),
-        pytest.param(
-            (0,),
-            {"y": range(2)},
-            [[0], [0, 1]],
-            marks=pytest.mark.xfail(
-                reason="range given by the name of a positional is no candidate",
-                strict=True,
-            ),
-        ),
+        ((range(1, 4),), {"y": range(3)}, [[1, 2, 3], [0, 1, 2]]),
+        ((0,), {"y": range(2)}, [[0], [0, 1]]),
     ],
 )
 def test_range_becomes_list(args, kwargs, argv):

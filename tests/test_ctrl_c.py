@@ -6,7 +6,6 @@ import queue
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -18,68 +17,67 @@ import pytest
 MARKER = "ACME-TEST: computing"
 STARTED = "ACME-TEST: call started"
 
-OWNED_CLIENT = textwrap.dedent(
-    f"""
-    import time
+_COMMON = r"""
+import sys
+import time
 
-    from acme import ParallelMap
+from distributed import Client, LocalCluster
 
-
-    def slow_func(x):
-        print({STARTED!r}, x, flush=True)  # workers share the child's stdout
-        time.sleep(30)
-        return x
+from acme import ParallelMap
 
 
-    if __name__ == "__main__":
-        with ParallelMap(
-            slow_func, list(range(8)), write_worker_results=False, n_workers=2
-        ) as pmap:
-            print({MARKER!r}, flush=True)
+def say(line):  # one write per line, so lines of processes do not interleave
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def slow_func(x):
+    say(f"STARTED {x}")  # worker processes share the child's stdout
+    time.sleep(30)
+    return x
+
+
+def tasks_of(dask_scheduler):
+    return sorted(str(key) for key in dask_scheduler.tasks)
+"""
+
+_OWNED_MAIN = r"""
+if __name__ == "__main__":
+    with ParallelMap(
+        slow_func, list(range(8)), write_worker_results=False, n_workers=2
+    ) as pmap:
+        say("MARKER")
+        pmap.compute()
+"""
+
+_USER_MAIN = r"""
+if __name__ == "__main__":
+    cluster = LocalCluster(n_workers=2, threads_per_worker=2, dashboard_address=":0")
+    client = Client(cluster)
+    with ParallelMap(slow_func, [1, 2], write_worker_results=False) as pmap:
+        say("MARKER")
+        try:
             pmap.compute()
-    """
-)
-
-USER_CLIENT = textwrap.dedent(
-    f"""
-    import time
-
-    from distributed import Client, LocalCluster
-
-    from acme import ParallelMap
-
-
-    def slow_func(x):
-        print({STARTED!r}, x, flush=True)  # workers share the child's stdout
-        time.sleep(30)
-        return x
+        except KeyboardInterrupt:
+            say("ACME-TEST: caught KeyboardInterrupt")
+        say(f"ACME-TEST: status {client.status}")
+        probe = client.submit(lambda: 1, key="acme-test-probe")
+        say(f"ACME-TEST: probe {probe.result(timeout=20)}")
+        say(f"ACME-TEST: tasks {client.run_on_scheduler(tasks_of)}")
+        del probe
+    say(f"ACME-TEST: after cleanup {client.status}")
+    client.close()
+    cluster.close()
+"""
 
 
-    def tasks_of(dask_scheduler):
-        return sorted(str(key) for key in dask_scheduler.tasks)
+def _script(main: str) -> str:
+    source = _COMMON + main
+    return source.replace("STARTED", STARTED).replace("MARKER", MARKER)
 
 
-    if __name__ == "__main__":
-        cluster = LocalCluster(
-            n_workers=2, threads_per_worker=2, dashboard_address=":0"
-        )
-        client = Client(cluster)
-        with ParallelMap(slow_func, [1, 2], write_worker_results=False) as pmap:
-            print({MARKER!r}, flush=True)
-            try:
-                pmap.compute()
-            except KeyboardInterrupt:
-                print("ACME-TEST: caught KeyboardInterrupt", flush=True)
-            print("ACME-TEST: status", client.status, flush=True)
-            probe = client.submit(lambda: 1, key="acme-test-probe")
-            print("ACME-TEST: probe", probe.result(timeout=20), flush=True)
-            print("ACME-TEST: tasks", client.run_on_scheduler(tasks_of), flush=True)
-            del probe
-        print("ACME-TEST: after cleanup", client.status, flush=True)
-        client.close()
-        cluster.close()
-    """
-)
+OWNED_CLIENT = _script(_OWNED_MAIN)
+USER_CLIENT = _script(_USER_MAIN)
 
 
 @dataclass
@@ -153,7 +151,9 @@ def run_child(tmp_path) -> Iterator:
         )
         child = Child(process)
         for name, stream in (("out", process.stdout), ("err", process.stderr)):
-            reader = threading.Thread(target=child.read, args=(name, stream), daemon=True)
+            reader = threading.Thread(
+                target=child.read, args=(name, stream), daemon=True
+            )
             reader.start()
             child.readers.append(reader)
         children.append(child)

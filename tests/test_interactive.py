@@ -15,7 +15,9 @@ from distributed import get_client
 from acme import ParallelMap
 from acme._interactive import ask, ask_yes_no, is_interactive
 
-DRYRUN_PROMPT = "Do you want to continue executing dry_func with the provided arguments? [Y/n]"
+DRYRUN_PROMPT = (
+    "Do you want to continue executing dry_func with the provided arguments? [Y/n]"
+)
 
 
 class Answers:

@@ -34,9 +34,7 @@ def _streams(logger: logging.Logger) -> list[logging.Handler]:
 
 
 def _buffers(logger: logging.Logger) -> list[logging.handlers.MemoryHandler]:
-    return [
-        h for h in logger.handlers if isinstance(h, logging.handlers.MemoryHandler)
-    ]
+    return [h for h in logger.handlers if isinstance(h, logging.handlers.MemoryHandler)]
 
 
 def _from_source(code: str, name: str):
@@ -89,7 +87,9 @@ def test_verbose_sets_logger_and_handler_levels(client, verbose, level):
 
 
 def test_verbose_rejects_other_types(client):
-    with pytest.raises(AcmeTypeError, match="`verbose` has to be `True`, `False` or `None`"):
+    with pytest.raises(
+        AcmeTypeError, match="`verbose` has to be `True`, `False` or `None`"
+    ):
         ParallelMap(f, [1, 2], write_worker_results=False, verbose="yes")
 
 
@@ -97,7 +97,9 @@ def test_records_propagate_to_root_without_global_patching(client, caplog):
     caplog.set_level(logging.DEBUG)  # the capturing handler on the root logger
     with ParallelMap(f, [1, 2], write_worker_results=False):
         pass
-    announce = [r for r in caplog.records if r.getMessage().startswith("This is ACME v.")]
+    announce = [
+        r for r in caplog.records if r.getMessage().startswith("This is ACME v.")
+    ]
     assert len(announce) == 1
     assert announce[0].levelno == logging.INFO + 5
     assert announce[0].name.split(".")[0] == "ACME"
@@ -114,13 +116,17 @@ def test_announce_and_info_lines(client, capsys):
     lines = capsys.readouterr().err.splitlines()
     assert ANNOUNCE_LINE in lines
     attaching = [line for line in lines if "Attaching to" in line]
-    assert attaching == [f"ACME - INFO - Attaching to parallel computing client {client}"]
+    assert attaching == [
+        f"ACME - INFO - Attaching to parallel computing client {client}"
+    ]
 
 
 def test_warning_line_names_the_function(client, capsys):
     with ParallelMap(f, [1, 2], write_worker_results=False):
         pass
-    lines = [line for line in capsys.readouterr().err.splitlines() if MEMORY_WARNING in line]
+    lines = [
+        line for line in capsys.readouterr().err.splitlines() if MEMORY_WARNING in line
+    ]
     assert len(lines) == 1
     assert re.match(r"ACME ! WARNING ! (<\w+>|\w+) `write_worker_results`", lines[0])
 
@@ -128,7 +134,9 @@ def test_warning_line_names_the_function(client, capsys):
 def test_debug_line_names_the_function(client, capsys):
     with ParallelMap(f, [1, 2], write_worker_results=False, n_workers=3, verbose=True):
         pass
-    lines = [line for line in capsys.readouterr().err.splitlines() if "# DEBUG #" in line]
+    lines = [
+        line for line in capsys.readouterr().err.splitlines() if "# DEBUG #" in line
+    ]
     assert lines
     assert all(re.match(r"ACME # DEBUG # (<\w+>|\w+) \S", line) for line in lines)
     assert any("`n_workers`" in line for line in lines)
@@ -287,7 +295,9 @@ def test_logfile_path_receives_the_run(client, tmp_path):
 
 
 def test_logfile_pathlike_and_tilde(client, tmp_path):
-    with ParallelMap(f, [1, 2], write_worker_results=False, logfile="~/home.log") as pmap:
+    with ParallelMap(
+        f, [1, 2], write_worker_results=False, logfile="~/home.log"
+    ) as pmap:
         assert pmap.config.logfile == str(tmp_path / "home.log")
     assert (tmp_path / "home.log").read_text().splitlines()[0] == ANNOUNCE_LINE
 

@@ -164,7 +164,9 @@ def test_output_error_path(tmp_path):
 
 
 def test_worker_start_timeout_error_attributes():
-    error = errors.WorkerStartTimeoutError("too slow", available=1, expected=4, timeout=60)
+    error = errors.WorkerStartTimeoutError(
+        "too slow", available=1, expected=4, timeout=60
+    )
     assert (error.available, error.expected, error.timeout) == (1, 4, 60)
     assert "too slow" in str(error)
 
@@ -172,7 +174,10 @@ def test_worker_start_timeout_error_attributes():
 def test_computation_error_attributes():
     cause = ZeroDivisionError("division by zero")
     error = errors.ComputationError(
-        "failed", failed=[3, 1], exceptions={1: cause, 3: cause}, results=[0, None, 2, None]
+        "failed",
+        failed=[3, 1],
+        exceptions={1: cause, 3: cause},
+        results=[0, None, 2, None],
     )
     assert error.failed == [1, 3]
     assert error.exceptions == {1: cause, 3: cause}
@@ -180,7 +185,9 @@ def test_computation_error_attributes():
 
 
 def test_no_workers_error_attributes_are_empty():
-    error = errors.NoWorkersError("no active workers found in distributed computing client")
+    error = errors.NoWorkersError(
+        "no active workers found in distributed computing client"
+    )
     assert error.failed == []
     assert error.exceptions == {}
     assert error.results == []
@@ -221,7 +228,9 @@ def test_size_of_counts_shared_objects_once():
 def test_size_of_follows_dict_keys_and_values():
     key, value = "k" * 1000, b"v" * 50_000
     mapping = {key: value}
-    expected = (sys.getsizeof(mapping) + sys.getsizeof(key) + sys.getsizeof(value)) / 1e6
+    expected = (
+        sys.getsizeof(mapping) + sys.getsizeof(key) + sys.getsizeof(value)
+    ) / 1e6
     assert acme.shared.sizeOf(mapping) == expected
 
 

@@ -235,21 +235,12 @@ REJECTED = [
         {"result_shape": (None, -np.inf)},
         V,
         NON_NEGATIVE,
-        marks=pytest.mark.xfail(
-            reason="-np.inf is neither np.inf nor a non-negative integer; "
-            "acme accepts it as an unlimited axis",
-            strict=True,
-        ),
     ),
     case(
         "shape-minus-inf-in-memory",
         {"result_shape": (None, -np.inf), "write_worker_results": False},
         V,
         NON_NEGATIVE,
-        marks=pytest.mark.xfail(
-            reason="acme treats -np.inf as np.inf (raises the in-memory np.inf error)",
-            strict=True,
-        ),
     ),
     case(
         "dtype-invalid",
@@ -269,10 +260,6 @@ REJECTED = [
         {"result_shape": (None, 3), "result_dtype": "f4,,"},
         T,
         DTYPE_VALUE,
-        marks=pytest.mark.xfail(
-            reason="np.dtype('f4,,') raises SyntaxError, which acme does not convert",
-            strict=True,
-        ),
     ),
     # n_workers, setup_timeout, stop_client
     case("n_workers-str", {"n_workers": "x"}, V, N_WORKERS, "x"),

@@ -8,9 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from .._logging import get_logger
 from .._settings import Stacking
 
-__all__ = ["MemorySink", "split_result"]
+__all__ = ["MemorySink", "UserSavesSink", "check_slot", "split_result"]
+
+logger = get_logger(__name__)
 
 
 def split_result(value: Any) -> tuple[Any, list[Any]]:
@@ -41,24 +44,24 @@ class MemorySink:
     n_inputs: int
     stacking: Stacking | None
 
-    def _shape(self) -> tuple[int, ...]:
-        assert self.stacking is not None  # only called when stacking
-        return tuple(int(s) for s in self.stacking.normalised(self.n_inputs))
+    def _shape(self, stacking: Stacking) -> tuple[int, ...]:
+        return tuple(int(s) for s in stacking.normalised(self.n_inputs))
 
     def store(self, index: int, value: Any) -> Any:
         """Checked on the worker: a stacked value must fit its slot."""
         if self.stacking is not None:
             first, _ = split_result(value)
-            slot = list(self._shape())
+            slot = list(self._shape(self.stacking))
             del slot[self.stacking.axis]
             check_slot(index, first, tuple(slot))
         return value
 
     def finalize(self, values: Sequence[Any]) -> Any:
         """The return value of ``compute()`` from the values in call order."""
+        logger.info("Finished parallel computation")
         if self.stacking is None:
             return list(values)
-        stacked = np.empty(self._shape(), dtype=self.stacking.dtype)
+        stacked = np.empty(self._shape(self.stacking), dtype=self.stacking.dtype)
         along = np.moveaxis(stacked, self.stacking.axis, 0)
         extras: list[Any] = []
         for index, value in enumerate(values):
@@ -66,3 +69,32 @@ class MemorySink:
             along[index] = first
             extras.extend(more)
         return [stacked, *extras] if extras else stacked
+
+    def results_container(self) -> str | None:
+        """No container in memory."""
+        return None
+
+    def local(self) -> MemorySink:
+        """The same sink."""
+        return self
+
+
+class UserSavesSink:
+    """``func`` saves its own results (it has ``taskID``); nothing comes back."""
+
+    def store(self, index: int, value: Any) -> Any:
+        """Discard the return value."""
+        return None
+
+    def finalize(self, values: Sequence[Any]) -> Any:
+        """``compute()`` returns None in this mode."""
+        logger.info("Finished parallel computation")
+        return None
+
+    def results_container(self) -> str | None:
+        """No container."""
+        return None
+
+    def local(self) -> UserSavesSink:
+        """The same sink."""
+        return self
