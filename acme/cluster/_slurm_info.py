@@ -7,11 +7,21 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .. import config
 from ..errors import SlurmError
 
-__all__ = ["is_slurm_node", "use_slurm"]
+__all__ = [
+    "PartitionInfo",
+    "is_slurm_node",
+    "job_state",
+    "partition_info",
+    "partitions",
+    "use_slurm",
+]
+
+_QUERY_TIMEOUT = 30.0
 
 
 def _run(argv: Sequence[str], timeout: float) -> str:
@@ -69,3 +79,146 @@ def use_slurm() -> bool:
             f"acme.cluster has to be 'auto', 'local' or 'slurm', not {kind!r}"
         )
     return is_slurm_node()
+
+
+def parse_key_values(line: str) -> dict[str, str]:
+    """``Key=Value`` pairs of one ``scontrol -o`` line.
+
+    >>> parse_key_values("PartitionName=8GBS MaxMemPerNode=8000 QoS=N/A")
+    {'PartitionName': '8GBS', 'MaxMemPerNode': '8000', 'QoS': 'N/A'}
+    """
+    pairs = (item.split("=", 1) for item in line.split() if "=" in item)
+    return {key: value for key, value in pairs}
+
+
+def parse_mem_mb(value: str | None) -> int | None:
+    """A SLURM memory value in MB; None for missing, UNLIMITED or 0.
+
+    >>> parse_mem_mb("8000"), parse_mem_mb("16G"), parse_mem_mb("UNLIMITED")
+    (8000, 16384, None)
+    """
+    if not value:
+        return None
+    units = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024**2}
+    text = value.strip().upper()
+    factor = units.get(text[-1], None)
+    number = text[:-1] if factor is not None else text
+    try:
+        amount = float(number) * (factor or 1)
+    except ValueError:
+        return None
+    return int(amount) if amount > 0 else None
+
+
+def parse_tres_mem_mb(tres: str) -> int | None:
+    """The ``mem`` entry of a TRES string in MB.
+
+    >>> parse_tres_mem_mb("cpu=4,mem=16G"), parse_tres_mem_mb("cpu=4")
+    (16384, None)
+    """
+    for item in tres.split(","):
+        key, _, value = item.partition("=")
+        if key.strip() == "mem":
+            return parse_mem_mb(value)
+    return None
+
+
+def partitions() -> tuple[list[str], str | None]:
+    """Partition names from ``sinfo`` and the default one (marked ``*``).
+
+    Raises
+    ------
+    SlurmError
+        If ``sinfo`` is missing or fails.
+    """
+    output = _run(["sinfo", "-h", "-o", "%P"], float(config.get("slurm.probe-timeout")))
+    names, default = [], None
+    for line in output.split():
+        name = line.strip().rstrip("*")
+        if line.strip().endswith("*"):
+            default = name
+        if name and name not in names:
+            names.append(name)
+    return names, default
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionInfo:
+    """Memory facts of a partition (MB; None where SLURM sets no value)."""
+
+    name: str
+    def_mem_per_cpu: int | None
+    max_mem_per_cpu: int | None
+    max_mem_per_node: int | None
+    qos_mem: int | None
+    node_mem: int | None
+
+    def cap_mb(self, n_cores: int) -> int | None:
+        """Memory one worker with ``n_cores`` may use (API.md 8.2 step 7)."""
+        if self.qos_mem is not None:
+            return self.qos_mem
+        if self.max_mem_per_cpu is not None:
+            return self.max_mem_per_cpu * n_cores
+        return self.max_mem_per_node or self.node_mem
+
+
+def _qos_mem(qos: str) -> int | None:
+    """Memory cap of a QoS; None without accounting (not an error, D4)."""
+    argv = ["sacctmgr", "show", "qos", f"name={qos}", "format=MaxTRES", "-P", "-n"]
+    try:
+        output = _run(argv, _QUERY_TIMEOUT)
+    except SlurmError:
+        return None
+    values = [parse_tres_mem_mb(line) for line in output.splitlines() if line.strip()]
+    return next((v for v in values if v is not None), None)
+
+
+def _node_mem(nodes: str) -> int | None:
+    try:
+        output = _run(["scontrol", "-o", "show", "node", nodes], _QUERY_TIMEOUT)
+    except SlurmError:
+        return None
+    values = [
+        parse_mem_mb(parse_key_values(line).get("RealMemory"))
+        for line in output.splitlines()
+    ]
+    known = [v for v in values if v is not None]
+    return min(known) if known else None
+
+
+def partition_info(name: str) -> PartitionInfo:
+    """Memory facts of partition ``name`` from ``scontrol`` (and ``sacctmgr``).
+
+    Raises
+    ------
+    SlurmError
+        ``Cannot fetch available memory per CPU in SLURM`` if ``scontrol`` fails.
+    """
+    try:
+        output = _run(["scontrol", "-o", "show", "partition", name], _QUERY_TIMEOUT)
+    except SlurmError as exc:
+        raise SlurmError(
+            f"Cannot fetch available memory per CPU in SLURM: {exc}",
+            argv=exc.argv,
+            returncode=exc.returncode,
+            stderr=exc.stderr,
+        ) from exc
+    fields = parse_key_values(output)
+    qos = fields.get("QoS", "N/A")
+    return PartitionInfo(
+        name=name,
+        def_mem_per_cpu=parse_mem_mb(fields.get("DefMemPerCPU")),
+        max_mem_per_cpu=parse_mem_mb(fields.get("MaxMemPerCPU")),
+        max_mem_per_node=parse_mem_mb(fields.get("MaxMemPerNode")),
+        qos_mem=_qos_mem(qos) if qos not in ("N/A", "") else None,
+        node_mem=_node_mem(fields["Nodes"]) if fields.get("Nodes") else None,
+    )
+
+
+def job_state(job_id: str) -> dict[str, str]:
+    """``scontrol show job`` fields of a job; empty when SLURM forgot it."""
+    try:
+        output = _run(["scontrol", "-o", "show", "job", job_id], _QUERY_TIMEOUT)
+    except SlurmError:
+        return {}
+    return parse_key_values(output)

@@ -5,7 +5,6 @@ Ownership is recorded per run in a :class:`ClientHandle`, never in globals.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -87,7 +86,6 @@ def cluster_cleanup(client: Client | None = None) -> None:
     if cluster is None:
         client.shutdown()
     else:
-        _retire(client)
         client.close()
         try:
             cluster.close()
@@ -103,11 +101,6 @@ def _safe_worker_count(client: Client) -> int:
         return live_workers(client)
     except (OSError, RuntimeError, TimeoutError):
         return 0
-
-
-def _retire(client: Client) -> None:
-    with contextlib.suppress(OSError, RuntimeError, TimeoutError):
-        client.retire_workers(close_workers=True)
 
 
 def release(handle: ClientHandle, stop: bool) -> None:
