@@ -13,6 +13,8 @@ The constructor does all set-up work, in the order of API.md section 2.2::
 
 from __future__ import annotations
 
+import math
+import socket
 import tempfile
 import time
 import warnings
@@ -22,7 +24,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from . import _logging
 from ._checks import type_of
+from ._host import detect_site
 from ._interactive import ask_yes_no
+from ._memory import estimate_memory_gb
 from ._settings import OutputMode, Settings, StopClient, check_n_inputs, check_verbose
 from ._settings import from_public as settings_from_public
 from ._version import __version__
@@ -37,6 +41,8 @@ from .broadcast import (
 from .cluster._slurm_info import use_slurm
 from .cluster.client import ClientHandle, cluster_cleanup, find_client, live_workers
 from .cluster.local import local_cluster_setup
+from .cluster.sites import bic_cluster_setup, esi_cluster_setup
+from .cluster.slurm import slurm_cluster_setup
 from .daemon import ACMEdaemon, RunConfig, RunState
 from .errors import AcmeTypeError, OutputError, SetupAbortedError
 from .results import make_sink
@@ -60,11 +66,23 @@ __all__ = ["ParallelMap"]
 
 logger = _logging.get_logger(__name__)
 _OWN_KEYWORDS = (
-    "write_worker_results", "cleanup_threshold_days", "output_dir", "result_shape",
-    "result_dtype", "single_file", "write_pickle", "partition", "n_workers",
-    "mem_per_worker", "setup_timeout", "setup_interactive", "stop_client",
-    "dryrun", "logfile", "resume",
-)  # fmt: skip
+    "write_worker_results",
+    "cleanup_threshold_days",
+    "output_dir",
+    "result_shape",
+    "result_dtype",
+    "single_file",
+    "write_pickle",
+    "partition",
+    "n_workers",
+    "mem_per_worker",
+    "setup_timeout",
+    "setup_interactive",
+    "stop_client",
+    "dryrun",
+    "logfile",
+    "resume",
+)
 
 
 class ParallelMap:
@@ -169,12 +187,30 @@ class ParallelMap:
         spec = inspect_func(func)
         plan = plan_calls(func, args, kwargs, check_n_inputs(n_inputs))
         self._warn_arguments(args, kwargs, plan)
-        own = dict(zip(_OWN_KEYWORDS, (
-            write_worker_results, cleanup_threshold_days, output_dir, result_shape,
-            result_dtype, single_file, write_pickle, partition, n_workers,
-            mem_per_worker, setup_timeout, setup_interactive, stop_client,
-            dryrun, logfile, resume,
-        ), strict=True))  # fmt: skip
+        own = dict(
+            zip(
+                _OWN_KEYWORDS,
+                (
+                    write_worker_results,
+                    cleanup_threshold_days,
+                    output_dir,
+                    result_shape,
+                    result_dtype,
+                    single_file,
+                    write_pickle,
+                    partition,
+                    n_workers,
+                    mem_per_worker,
+                    setup_timeout,
+                    setup_interactive,
+                    stop_client,
+                    dryrun,
+                    logfile,
+                    resume,
+                ),
+                strict=True,
+            )
+        )
         settings = settings_from_public(own, spec.has_task_id)
         self._state = _new_state(func, spec, plan, settings, verbosity)
         self.daemon = ACMEdaemon(self)
@@ -368,7 +404,8 @@ class ParallelMap:
         else:
             state.handle = ClientHandle(self._start_client(), owned=True)
             try:
-                config.n_workers = live_workers(state.handle.client)
+                cluster = state.handle.client.cluster
+                config.n_workers = len(cluster.workers) if cluster else None
             except BaseException:
                 cluster_cleanup(state.handle.client)
                 raise
@@ -379,14 +416,69 @@ class ParallelMap:
         )
 
     def _start_client(self) -> Client:
-        settings = self._state.settings
-        self._state.config.has_slurm = use_slurm()
-        if self._state.config.has_slurm:
-            raise NotImplementedError("starting SLURM workers is not implemented yet")
-        client = local_cluster_setup(n_workers=settings.n_workers, interactive=False)
+        """Start a local or SLURM cluster for this map (API.md 6.1-6.3, 6.6)."""
+        state, config = self._state, self._state.config
+        config.has_slurm = use_slurm()
+        if config.has_slurm:
+            client = _start_slurm(state)
+        else:
+            workers = state.settings.n_workers
+            client = local_cluster_setup(n_workers=workers, interactive=False)
         if client is None:
             raise SetupAbortedError("Could not start distributed computing client.")
+        if config.has_slurm and client.cluster is not None:
+            options = client.cluster.new_spec["options"]
+            config.partition = options.get("queue")
+            config.mem_per_worker = _as_mb(options.get("memory"))
         return client
+
+
+def _as_mb(memory: Any) -> str | None:
+    from dask.utils import parse_bytes
+
+    return f"{parse_bytes(memory) // 10**6}MB" if memory else None
+
+
+def _start_slurm(state: RunState) -> Client | None:
+    """Memory estimate if needed, then the site's or the vanilla SLURM set-up."""
+    settings, config = state.settings, state.config
+    memory: str = (
+        f"{settings.mem_per_worker_mb}MB" if settings.mem_per_worker_mb else "auto"
+    )
+    partition = settings.partition or "auto"
+    if settings.partition is None:
+        if settings.mem_per_worker_mb is not None:
+            need = math.ceil(settings.mem_per_worker_mb / 1000)
+        else:
+            shared = call_arguments(config.argv, config.kwargv, config.n_calls)
+            need = estimate_memory_gb(
+                config.func, state.spec.name, shared, state.spec.has_task_id
+            )
+        memory = f"estimate_memuse:{need}"
+    common: dict[str, Any] = {
+        "partition": partition,
+        "n_workers": settings.n_workers or config.n_calls,
+        "mem_per_worker": memory,
+        "n_workers_startup": 1,
+        "timeout": settings.setup_timeout,
+        "interactive": settings.interactive,
+        "start_client": True,
+    }
+    site = detect_site()
+    client: Client | None
+    if site == "esi":
+        client = esi_cluster_setup(**common)
+    elif site == "bic":
+        client = bic_cluster_setup(**common)
+    else:
+        logger.warning(
+            "Cluster node %s not recognized. Falling back to vanilla SLURM setup",
+            socket.getfqdn(),
+        )
+        client = slurm_cluster_setup(
+            **common, n_cores=1, processes_per_worker=1, interactive_wait=120
+        )
+    return client
 
 
 def _shared_callable(entry: Any, n_inputs: int) -> bool:
@@ -450,7 +542,10 @@ def _new_state(
     stacking = settings.stacking
     output = settings.output
     config = RunConfig(
-        func=func, argv=plan.argv, kwargv=plan.kwargv, n_calls=plan.n_inputs,
+        func=func,
+        argv=plan.argv,
+        kwargv=plan.kwargv,
+        n_calls=plan.n_inputs,
         collect_results=output is OutputMode.MEMORY,
         result_shape=stacking.normalised(plan.n_inputs) if stacking else None,
         stacking_dim=stacking.axis if stacking else None,
@@ -458,14 +553,16 @@ def _new_state(
         write_worker_results=output.on_disk,
         single_file=output is OutputMode.HDF5_SINGLE,
         write_pickle=output is OutputMode.PICKLE,
-        dryrun=settings.dryrun, resume=settings.resume,
+        dryrun=settings.dryrun,
+        resume=settings.resume,
         mem_per_worker=(
             f"{settings.mem_per_worker_mb}MB" if settings.mem_per_worker_mb else None
         ),
         setup_timeout=settings.setup_timeout,
-        setup_interactive=settings.interactive, verbose=verbose,
+        setup_interactive=settings.interactive,
+        verbose=verbose,
         cleanup_threshold_days=settings.cleanup_threshold_days,
-    )  # fmt: skip
+    )
     folder = _output_folder(settings, func)
     sink = make_sink(settings, plan.n_inputs, folder, safe_name(func))
     identity: dict[str, Any] = {}

@@ -1,0 +1,88 @@
+"""Memory estimate for ``partition="auto"`` (API.md section 6.6).
+
+A few randomly chosen calls each run in a child Python process on this host; the
+resident memory of that process and its children is sampled once per second, and
+the process is ended after ``acme.memory-estimate.max-seconds``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import config
+from ._logging import get_logger
+from .broadcast import SharedArgs
+
+__all__ = ["estimate_memory_gb"]
+
+logger = get_logger(__name__)
+_CHILD = (
+    "import sys, cloudpickle\n"
+    "with open(sys.argv[1], 'rb') as stream:\n"
+    "    path, func, args, kwargs = cloudpickle.load(stream)\n"
+    "sys.path[:] = path\n"
+    "func(*args, **kwargs)\n"
+)
+
+
+def _peak_rss(process: subprocess.Popen[bytes], max_seconds: float) -> int:
+    """Largest resident memory (bytes) of ``process`` and its children."""
+    import psutil
+
+    peak, waited = 0, 0.0
+    watched = psutil.Process(process.pid)
+    while True:
+        try:
+            members = [watched, *watched.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in members))
+        except psutil.Error:
+            pass
+        try:
+            process.wait(timeout=1.0)
+            return peak
+        except subprocess.TimeoutExpired:
+            waited += 1.0
+        if waited >= max_seconds:
+            process.kill()
+            process.wait()
+            return peak
+
+
+def _profile(
+    func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]
+) -> int:
+    import cloudpickle
+
+    with tempfile.TemporaryDirectory(prefix="acme-memory-") as folder:
+        payload = Path(folder) / "call.pickle"
+        payload.write_bytes(cloudpickle.dumps((sys.path, func, list(args), kwargs)))
+        process = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(payload)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return _peak_rss(process, float(config.get("memory-estimate.max-seconds")))
+
+
+def estimate_memory_gb(
+    func: Callable[..., Any], name: str, shared: SharedArgs, task_id: bool
+) -> int:
+    """Whole GiB one call of ``func`` needs: the mean peak of a few calls, >= 1."""
+    logger.info("Estimating memory footprint of %s", name)
+    runs = min(shared.n_inputs, int(config.get("memory-estimate.max-runs")))
+    peaks = []
+    for index in random.sample(range(shared.n_inputs), runs):
+        args, kwargs = shared.for_call(index, shared.values)
+        if task_id:
+            kwargs["taskID"] = index
+        peaks.append(_profile(func, args, kwargs))
+    mean_gb = sum(peaks) / len(peaks) / 1024**3
+    logger.info("Estimated memory consumption across %d runs is %.2f GB", runs, mean_gb)
+    return max(1, math.ceil(mean_gb))
