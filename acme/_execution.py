@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import config
+from ._forensics import dead_worker_job
 from ._logging import get_logger
 from .broadcast import SharedArgs
 from .results._worker import Call, CallOutcome, run_batch
@@ -37,6 +41,8 @@ class Outcome:
     values: dict[int, Any] = field(default_factory=dict)
     errors: dict[int, BaseException] = field(default_factory=dict)
     tracebacks: dict[int, str] = field(default_factory=dict)
+    jobs: dict[int, str] = field(default_factory=dict)
+    stalled: bool = False
 
     def add(self, outcome: CallOutcome) -> None:
         """Record one call."""
@@ -46,6 +52,21 @@ class Outcome:
             self.errors[outcome.index] = outcome.error
             if outcome.traceback:
                 self.tracebacks[outcome.index] = outcome.traceback
+            if outcome.job:
+                self.jobs[outcome.index] = outcome.job
+
+
+def _jobs_pending(client: Client) -> bool:
+    """Whether a SLURM job of the client's cluster is queued or starting."""
+    from .cluster._slurm_info import pending_jobs
+
+    cluster = client.cluster
+    jobs = [
+        str(j.job_id)
+        for j in getattr(cluster, "workers", {}).values()
+        if getattr(j, "job_id", None)
+    ]
+    return bool(jobs) and pending_jobs(jobs)
 
 
 def _calls(
@@ -83,6 +104,8 @@ class Run:
         self.futures: list[Future[Any]] = []
         self.batches: dict[Any, list[int]] = {}
         self.scattered: list[Future[Any]] = []
+        self.stalled: str | None = None
+        self._done = threading.Event()
 
     def submit(
         self,
@@ -96,13 +119,16 @@ class Run:
         from ._plugin import PLUGIN_NAME, SysPathPlugin
 
         self.client.register_plugin(SysPathPlugin(sys.path), name=PLUGIN_NAME)
-        if shared.values:
+        resolved: Sequence[Any] = shared.values
+        if shared.values and len(indices) > 1:
+            # sent once to every worker; a single call just carries its values
             self.scattered = self.client.scatter(
                 shared.values, broadcast=True, hash=False
             )
+            resolved = self.scattered
         task = functools.partial(run_batch, func, store, task_id)
         token = uuid.uuid4().hex
-        for call in _calls(shared, indices, self.scattered):
+        for call in _calls(shared, indices, resolved):
             key = f"{self.name}-{token}-{call[0]}"
             self.futures.append(self.client.submit(task, [call], key=key, pure=False))
             self.batches[key] = [call[0]]
@@ -117,13 +143,38 @@ class Run:
 
         outcome = Outcome()
         total = len(self.batches)
-        with tqdm(total=total, disable=not progress, file=sys.stderr) as bar:
-            for future in as_completed(self.futures):
-                for call in self._collect(future):
-                    outcome.add(call)
-                    on_result(call)
-                bar.update(len(self.batches[future.key]))
+        watchdog = threading.Thread(target=self._watch, daemon=True, name="acme-stall")
+        watchdog.start()
+        try:
+            with tqdm(total=total, disable=not progress, file=sys.stderr) as bar:
+                for future in as_completed(self.futures):
+                    for call in self._collect(future):
+                        outcome.add(call)
+                        on_result(call)
+                    bar.update(len(self.batches[future.key]))
+        finally:
+            self._done.set()
+        outcome.stalled = self.stalled is not None
         return outcome
+
+    def _watch(self) -> None:
+        """Cancel the pending tasks once no worker has been alive for a while."""
+        from .cluster.client import live_workers
+
+        limit = float(config.get("stall-timeout"))
+        idle_since: float | None = None
+        while not self._done.wait(1.0):
+            try:
+                alive = live_workers(self.client) > 0 or _jobs_pending(self.client)
+            except Exception:  # a closing client ends the watch
+                return
+            now = time.monotonic()
+            idle_since = None if alive else (idle_since or now)
+            if idle_since is not None and now - idle_since >= limit:
+                self.stalled = f"no live worker for {limit:.0f} s"
+                pending = [f for f in self.futures if not f.done()]
+                self.client.cancel(pending, force=True)
+                return
 
     def _collect(self, future: Future[Any]) -> list[CallOutcome]:
         if future.status == "finished":
@@ -132,13 +183,22 @@ class Run:
         from distributed import KilledWorker
 
         error: BaseException
+        job = None
         if future.status == "error":
             error = future.exception()
             if isinstance(error, KilledWorker):
+                job = dead_worker_job(error, self.client.cluster)
                 error = RuntimeError(_DEAD_WORKER.format(error))
+        elif self.stalled is not None:
+            error = RuntimeError(f"stalled: {self.stalled}")
         else:
-            error = RuntimeError(f"task {future.key} was {future.status}")
-        return [CallOutcome(index, error=error) for index in self.batches[future.key]]
+            self.stalled = "input data lost"
+            error = RuntimeError(
+                f"{future.status}: its shared input data was lost with the worker(s) "
+                "holding it, or the client was shut down"
+            )
+        indices = self.batches[future.key]
+        return [CallOutcome(index, error=error, job=job) for index in indices]
 
     def cancel(self) -> None:
         """Cancel this run's tasks and release its scattered values."""

@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _logging
 from ._checks import as_bool, type_of
 from ._execution import Outcome, Run, run_in_process
+from ._forensics import all_jobs, slurm_report
 from ._settings import Settings, StopClient
 from .broadcast import FuncSpec, SharedArgs, call_arguments
 from .cluster.client import ClientHandle, cluster_cleanup, live_workers
@@ -73,6 +75,7 @@ class RunState:
     settings: Settings
     config: RunConfig
     sink: ResultSink
+    folder: Path | None = None
     identity: dict[str, Any] = field(default_factory=dict)
     layout: OutputLayout | None = None
     handle: ClientHandle | None = None
@@ -221,7 +224,9 @@ class ACMEdaemon:
 
     def _finish(self, outcome: Outcome, submitted: int) -> Any:
         if outcome.errors or len(outcome.values) < self.config.n_calls:
-            error = _failure(outcome, self.config.n_calls, submitted)
+            error = _failure(
+                outcome, self.config.n_calls, submitted, self.config.client
+            )
             raise error from error.__cause__
         values = [outcome.values[i] for i in range(self.config.n_calls)]
         sink = self._state.sink
@@ -253,7 +258,9 @@ class ACMEdaemon:
             _logging.flush()
 
 
-def _failure(outcome: Outcome, n_calls: int, submitted: int) -> ComputationError:
+def _failure(
+    outcome: Outcome, n_calls: int, submitted: int, client: Client | None
+) -> ComputationError:
     """The ``ComputationError`` for a run with failed or stalled calls."""
     failed = sorted(set(range(n_calls)) - set(outcome.values))
     submitted = max(submitted, len(failed))
@@ -269,6 +276,11 @@ def _failure(outcome: Outcome, n_calls: int, submitted: int) -> ComputationError
     if len(failed) > _MAX_LISTED:
         lines.append(f"... and {len(failed) - _MAX_LISTED} more")
     first = next((i for i in failed if i in errors), None)
+    cluster = getattr(client, "cluster", None)
+    jobs = {outcome.jobs[i] for i in failed if i in outcome.jobs}
+    if outcome.stalled:
+        jobs.update(all_jobs(cluster))
+    lines.extend(slurm_report(jobs))
     if first is not None and first in outcome.tracebacks:
         lines.append(
             f"Traceback of call {first}:\n{outcome.tracebacks[first].rstrip()}"

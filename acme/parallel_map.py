@@ -320,7 +320,7 @@ class ParallelMap:
         state, config = self._state, self._state.config
         settings, func = state.settings, config.func
         logfile = settings.logfile
-        folder = _output_folder(settings, func)
+        folder = state.folder
         if folder is not None:
             if settings.output_dir is None:
                 clean_old_folders(
@@ -576,7 +576,7 @@ def _new_state(
             "result_dtype": stacking.dtype if stacking else None,
             "fingerprints": fingerprints(shared),
         }
-    return RunState(spec, settings, config, sink, identity)
+    return RunState(spec, settings, config, sink, folder, identity)
 
 
 def _json_shape(shape: tuple[float, ...] | None) -> list[Any] | None:

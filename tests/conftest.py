@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -17,7 +18,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--require-slurm",
         action="store_true",
-        help="fail (instead of skip) slurm-marked tests when no SLURM controller answers",
+        help="fail (instead of skip) slurm-marked tests when no SLURM controller "
+        "answers (also set by ACME_REQUIRE_SLURM=1)",
     )
 
 
@@ -25,19 +27,28 @@ def _slurm_reachable() -> bool:
     if shutil.which("sinfo") is None:
         return False
     try:
-        done = subprocess.run(["sinfo", "-h", "-o", "%P"], capture_output=True, timeout=5)
+        done = subprocess.run(
+            ["sinfo", "-h", "-o", "%P"], capture_output=True, timeout=5
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
     if not any(item.get_closest_marker("slurm") for item in items):
         return
     if _slurm_reachable():
         return
-    if config.getoption("--require-slurm"):
-        raise pytest.UsageError("--require-slurm given but no SLURM controller reachable")
+    if (
+        config.getoption("--require-slurm")
+        or os.environ.get("ACME_REQUIRE_SLURM") == "1"
+    ):
+        raise pytest.UsageError(
+            "--require-slurm given but no SLURM controller reachable"
+        )
     skip = pytest.mark.skip(reason="no SLURM controller reachable")
     for item in items:
         if item.get_closest_marker("slurm"):

@@ -209,8 +209,7 @@ def test_dryrun_declined_starts_nothing(tty, monkeypatch, dry_calls, capsys, tmp
         write_worker_results=False,
     )
     with pmap:
-        assert answers.prompts == [answers.prompts[0]]
-        assert answers.prompts[0].strip() == DRYRUN_PROMPT
+        assert [prompt.strip() for prompt in answers.prompts] == [DRYRUN_PROMPT]
         assert len(dry_calls) == 1
         assert dry_calls[0][0] in (1, 2, 3)
         assert dry_calls[0][1] == os.getpid()

@@ -336,6 +336,18 @@ def test_second_map_never_writes_into_first_log(client, tmp_path):
     assert "`f`" not in second_text
 
 
+def test_log_file_gets_no_records_of_an_earlier_run(client, tmp_path):
+    with ParallelMap(g, [1, 2], write_worker_results=False) as pmap:
+        assert pmap.compute() == [2, 3]
+    log = tmp_path / "later.log"
+    with ParallelMap(f, [1, 2], write_worker_results=False, logfile=log):
+        pass
+    text = log.read_text()
+    assert text.splitlines()[0] == ANNOUNCE_LINE
+    assert text.count("This is ACME v.") == 1
+    assert "`g`" not in text
+
+
 def test_map_without_logfile_detaches_previous_file(client, tmp_path):
     first = tmp_path / "first.log"
     with ParallelMap(f, [1, 2], write_worker_results=False, logfile=first):

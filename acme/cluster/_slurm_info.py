@@ -222,3 +222,13 @@ def job_state(job_id: str) -> dict[str, str]:
     except SlurmError:
         return {}
     return parse_key_values(output)
+
+
+def pending_jobs(job_ids: Sequence[str]) -> bool:
+    """True if any of the jobs is still queued or being configured."""
+    argv = ["squeue", "-h", "-o", "%T", "-j", ",".join(job_ids)]
+    try:
+        states = _run(argv, _QUERY_TIMEOUT).split()
+    except SlurmError:
+        return False
+    return any(state in ("PENDING", "CONFIGURING") for state in states)

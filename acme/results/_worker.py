@@ -7,6 +7,7 @@ per call, so the batch size never changes what the caller sees.
 
 from __future__ import annotations
 
+import os
 import pickle
 import traceback
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ class CallOutcome:
     value: Any = None
     error: BaseException | None = None
     traceback: str | None = None
+    job: str | None = None
 
 
 def _portable(exc: Exception) -> BaseException:
@@ -66,7 +68,10 @@ def run_batch(
         except Exception as exc:
             outcomes.append(
                 CallOutcome(
-                    index, error=_portable(exc), traceback=traceback.format_exc()
+                    index,
+                    error=_portable(exc),
+                    traceback=traceback.format_exc(),
+                    job=os.environ.get("SLURM_JOB_ID"),
                 )
             )
     return outcomes

@@ -123,21 +123,21 @@ class PerCallSink:
 
         if self.stacking is not None:
             first, extras = split_result(value)
-            data = [fit_slot(index, first, _slot(self.stacking, self.n_inputs))]
-            data += [_storable(extra) for extra in extras]
-        else:
-            try:
+            slot = fit_slot(index, first, _slot(self.stacking, self.n_inputs))
+        try:
+            if self.stacking is not None:
+                data = [slot, *(_storable(extra) for extra in extras)]
+            else:
                 data = datasets_of(value, split_all=False)
-            except NoHdf5EquivalentError:
-                data = None
-        if data is None:
+            with atomic_path(self.path(index)) as temporary:
+                with h5py.File(temporary, "w") as h5:
+                    for k, dataset in enumerate(data):
+                        h5.create_dataset(f"result_{k}", data=dataset)
+        except TypeError:
+            # no HDF5 equivalent (ours or h5py's "No conversion path"): pickle it
             target = self.path(index).with_suffix(".pickle")
             write_pickle(target, [value])
             return str(target)
-        with atomic_path(self.path(index)) as temporary:
-            with h5py.File(temporary, "w") as h5:
-                for k, dataset in enumerate(data):
-                    h5.create_dataset(f"result_{k}", data=dataset)
         return str(self.path(index))
 
     def finalize(self, values: Sequence[Any]) -> Any:
