@@ -133,17 +133,25 @@ class Run:
             self.futures.append(self.client.submit(task, [call], key=key, pure=False))
             self.batches[key] = [call[0]]
 
-    def wait(self, progress: bool, on_result: Callable[[CallOutcome], None]) -> Outcome:
+    def wait(
+        self,
+        progress: bool,
+        on_result: Callable[[CallOutcome], None],
+        on_tick: Callable[[], None],
+    ) -> Outcome:
         """Collect every task's outcome as it settles, with a progress bar.
 
-        ``on_result`` sees each call's outcome as soon as it arrives.
+        ``on_result`` sees each call's outcome as soon as it arrives; ``on_tick``
+        runs about once per second in a helper thread meanwhile.
         """
         from distributed import as_completed
         from tqdm.auto import tqdm
 
         outcome = Outcome()
         total = len(self.batches)
-        watchdog = threading.Thread(target=self._watch, daemon=True, name="acme-stall")
+        watchdog = threading.Thread(
+            target=self._watch, args=(on_tick,), daemon=True, name="acme-watch"
+        )
         watchdog.start()
         try:
             with tqdm(total=total, disable=not progress, file=sys.stderr) as bar:
@@ -157,13 +165,14 @@ class Run:
         outcome.stalled = self.stalled is not None
         return outcome
 
-    def _watch(self) -> None:
-        """Cancel the pending tasks once no worker has been alive for a while."""
+    def _watch(self, on_tick: Callable[[], None]) -> None:
+        """Tick; cancel the pending tasks once no worker has been alive for a while."""
         from .cluster.client import live_workers
 
         limit = float(config.get("stall-timeout"))
         idle_since: float | None = None
         while not self._done.wait(1.0):
+            on_tick()
             try:
                 alive = live_workers(self.client) > 0 or _jobs_pending(self.client)
             except Exception:  # a closing client ends the watch

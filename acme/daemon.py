@@ -178,6 +178,10 @@ class ACMEdaemon:
             layout.manifest.mark(call.index, DONE, file)
         layout.manifest.save(force=False)
 
+    def _flush_manifest(self) -> None:
+        if self._state.layout is not None:
+            self._state.layout.manifest.save(force=False)
+
     def _save_manifest(self) -> None:
         if self._state.layout is not None:
             self._state.layout.manifest.save()
@@ -205,7 +209,9 @@ class ACMEdaemon:
                 shared,
                 indices,
             )
-            return run.wait(self.config.verbose is not False, self._record)
+            return run.wait(
+                self.config.verbose is not False, self._record, self._flush_manifest
+            )
         except KeyboardInterrupt:
             self._interrupted(run)
             raise

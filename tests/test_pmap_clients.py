@@ -32,7 +32,9 @@ def test_attaches_to_existing_client(client, acme_log):
 
 @pytest.mark.parametrize("stop", ["auto", False])
 def test_existing_client_kept(client, stop):
-    with ParallelMap(square, [1, 2], write_worker_results=False, stop_client=stop) as pmap:
+    with ParallelMap(
+        square, [1, 2], write_worker_results=False, stop_client=stop
+    ) as pmap:
         pmap.compute()
     assert client.status == "running"
     assert get_client() is client
@@ -43,7 +45,9 @@ def test_existing_client_stopped_with_true():
 
     cluster = LocalCluster(n_workers=1, processes=False, dashboard_address=":0")
     client = Client(cluster)
-    with ParallelMap(square, [1, 2], write_worker_results=False, stop_client=True) as pmap:
+    with ParallelMap(
+        square, [1, 2], write_worker_results=False, stop_client=True
+    ) as pmap:
         assert pmap.config.stop_client is True
         assert pmap.compute() == [1, 4]
     assert client.status == "closed"
@@ -119,7 +123,9 @@ def test_acmedaemon_rejects_other_objects():
     from acme import ACMEdaemon
     from acme.errors import AcmeTypeError
 
-    with pytest.raises(AcmeTypeError, match="`pmap` has to be a `ParallelMap` instance"):
+    with pytest.raises(
+        AcmeTypeError, match="`pmap` has to be a `ParallelMap` instance"
+    ):
         ACMEdaemon(object())
 
 

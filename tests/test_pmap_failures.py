@@ -8,7 +8,7 @@ from acme import ParallelMap
 from acme.errors import ComputationError, NoWorkersError
 
 
-class Unpicklable(Exception):
+class UnpicklableError(Exception):
     def __init__(self, message, handle):
         super().__init__(message)
         self.handle = handle
@@ -28,7 +28,7 @@ def fail_all(x):
 
 
 def fail_unpicklable(x):
-    raise Unpicklable(f"bad {x}", handle=lambda: None)
+    raise UnpicklableError(f"bad {x}", handle=lambda: None)
 
 
 def test_failed_calls_are_listed(client):
@@ -37,7 +37,9 @@ def test_failed_calls_are_listed(client):
             pmap.compute()
     error = info.value
     message = str(error)
-    assert message.startswith("Parallel computation failed: 3/6 tasks failed or stalled")
+    assert message.startswith(
+        "Parallel computation failed: 3/6 tasks failed or stalled"
+    )
     for index in (1, 3, 5):
         assert f"call {index}: ValueError: odd input {index}" in message
     assert "Traceback" in message and "raise ValueError" in message
@@ -65,7 +67,7 @@ def test_unpicklable_exception_is_reported(process_client):
         with pytest.raises(ComputationError) as info:
             pmap.compute()
     assert info.value.failed == [0, 1]
-    assert "Unpicklable: bad 1" in str(info.value)
+    assert "UnpicklableError: bad 1" in str(info.value)
 
 
 def test_client_survives_failures(client):

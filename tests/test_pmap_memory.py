@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from acme import ParallelMap
 
@@ -22,7 +21,9 @@ def test_results_in_call_order(client):
 
 
 def test_results_on_process_cluster(process_client):
-    with ParallelMap(f, [2, 4, 6, 8], y=4, z=[1, 2, 3, 4], write_worker_results=False) as pmap:
+    with ParallelMap(
+        f, [2, 4, 6, 8], y=4, z=[1, 2, 3, 4], write_worker_results=False
+    ) as pmap:
         assert pmap.compute() == [6, 16, 30, 48]
 
 
@@ -35,7 +36,9 @@ def test_stacked_result_shape(client):
     def row(x):
         return np.full(3, x)
 
-    with ParallelMap(row, [1, 2], write_worker_results=False, result_shape=(None, 3)) as pmap:
+    with ParallelMap(
+        row, [1, 2], write_worker_results=False, result_shape=(None, 3)
+    ) as pmap:
         result = pmap.compute()
     np.testing.assert_array_equal(result, [[1, 1, 1], [2, 2, 2]])
     assert result.dtype == np.float64
@@ -46,7 +49,11 @@ def test_stacked_with_extra_values(client):
         return np.full(2, x), x + 100, "s"
 
     with ParallelMap(
-        row, [1, 2], write_worker_results=False, result_shape=(2, None), result_dtype="float16"
+        row,
+        [1, 2],
+        write_worker_results=False,
+        result_shape=(2, None),
+        result_dtype="float16",
     ) as pmap:
         result = pmap.compute()
     stacked, *extras = result

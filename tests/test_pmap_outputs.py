@@ -29,7 +29,6 @@ from acme.errors import ComputationError
 TIMESTAMP = r"ACME_\d{8}-\d{6}-\d{6}"
 
 
-
 # --- functions run on the workers (module level: importable by worker processes) ------
 
 

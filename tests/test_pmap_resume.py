@@ -243,12 +243,6 @@ def test_resume_rebuilds_stacked_container(client, tmp_path, state):
     np.testing.assert_array_equal(stacked, expected)
 
 
-@pytest.mark.xfail(
-    reason="the constructor's virtual dataset maps no call (no per-call file exists "
-    "yet), so after a partial failure the container shows fill values for finished "
-    "calls instead of mapping every call as API.md 5.5/5.8 describe",
-    strict=True,
-)
 def test_stacked_container_after_partial_failure_maps_finished_calls(
     client, tmp_path, state
 ):
@@ -415,12 +409,6 @@ def test_resume_after_killed_run(client, tmp_path, state, acme_log):
     assert hidden_entries(out) == []
 
 
-@pytest.mark.xfail(
-    reason="the default log name has one-second resolution; a resumed run in the "
-    "same second appends to the earlier run's log with a UserWarning (API.md 7.1: "
-    "records of earlier runs never reach a run's log file)",
-    strict=True,
-)
 def test_resume_gets_its_own_log(client, tmp_path, state):
     out = tmp_path / "out"
     run_failing(out, state)

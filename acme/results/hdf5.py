@@ -226,14 +226,16 @@ def _virtual_dataset(
     layout = h5py.VirtualLayout(
         shape=tuple(int(s) for s in shape), dtype=stacking.dtype, maxshape=maxshape
     )
+    fixed_slot = tuple(int(shape[k]) for k in slot_axes)
     for i, item in enumerate(info):
-        if item is None:
-            continue
-        source = h5py.VirtualSource(_relative(name, i), "result_0", shape=item[0])
+        if item is None and inf_axis is not None:
+            continue  # its extent is unknown until the file exists
+        source_shape = item[0] if item is not None else fixed_slot
+        source = h5py.VirtualSource(_relative(name, i), "result_0", shape=source_shape)
         index: list[Any] = [slice(None)] * len(shape)
         index[stacking.axis] = i
         if inf_axis is not None:
-            index[inf_axis] = slice(0, item[0][slot_axes.index(inf_axis)])
+            index[inf_axis] = slice(0, source_shape[slot_axes.index(inf_axis)])
         layout[tuple(index)] = source
     h5.create_virtual_dataset("result_0", layout, fillvalue=0)
     for i, item in enumerate(info):

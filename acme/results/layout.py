@@ -93,8 +93,12 @@ def new_run_folder(base: Path) -> Path:
 
 
 def log_file_name(folder: Path, func: Callable[..., Any]) -> Path:
-    """``<folder>/ACME_<f>_<YYYYmmdd-HHMMSS>.log``."""
-    return folder / f"ACME_{safe_name(func)}_{datetime.now():%Y%m%d-%H%M%S}.log"
+    """A new ``<folder>/ACME_<f>_<YYYYmmdd-HHMMSS>.log`` (``-<n>`` added if taken)."""
+    stem = f"ACME_{safe_name(func)}_{datetime.now():%Y%m%d-%H%M%S}"
+    path, number = folder / f"{stem}.log", 1
+    while path.exists():
+        path, number = folder / f"{stem}-{number}.log", number + 1
+    return path
 
 
 @dataclass(slots=True)

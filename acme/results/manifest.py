@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -82,6 +83,8 @@ class Manifest:
     data: dict[str, Any]
     interval: float = 2.0
     _saved: float = field(default=0.0, repr=False)
+    _dirty: bool = field(default=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def new(
@@ -128,17 +131,23 @@ class Manifest:
 
     def mark(self, index: int, status: str, file: str | None = None) -> None:
         """Record a call's status (and its result file, relative to the folder)."""
-        call = self.data["calls"][index]
-        call["status"] = status
-        if file is not None:
-            call["file"] = file
+        with self._lock:
+            call = self.data["calls"][index]
+            call["status"] = status
+            if file is not None:
+                call["file"] = file
+            self._dirty = True
 
     def save(self, force: bool = True) -> None:
-        """Write the manifest; unless ``force``, at most once per ``interval``."""
-        now = time.monotonic()
-        if not force and now - self._saved < self.interval:
-            return
-        text = json.dumps(self.data, indent=1)
-        with atomic_path(self.path) as temporary:
-            temporary.write_text(text, encoding="utf-8")
-        self._saved = now
+        """Write the manifest; unless ``force``, only changes, once per interval.
+
+        Thread-safe: the progress loop and a periodic flush may both call it.
+        """
+        with self._lock:
+            now = time.monotonic()
+            if not force and (not self._dirty or now - self._saved < self.interval):
+                return
+            text = json.dumps(self.data, indent=1)
+            with atomic_path(self.path) as temporary:
+                temporary.write_text(text, encoding="utf-8")
+            self._saved, self._dirty = now, False

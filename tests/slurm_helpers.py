@@ -1,0 +1,122 @@
+"""Helpers for tests that run real SLURM jobs: find, wait for and cancel our jobs.
+
+A test's jobs are recognised by their working directory: every test runs inside
+its own ``tmp_path`` (see ``conftest.py``), and ``sbatch`` records the directory
+it was called from. Jobs of other test sessions on the same controller are
+never touched.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+WORKER_JOB_NAME = "dask-worker"
+
+
+def _squeue() -> list[dict[str, str]]:
+    """Jobs of this user named ``dask-worker``: id, state, partition, workdir."""
+    argv = ["squeue", "-h", "-u", getpass.getuser(), "-n", WORKER_JOB_NAME]
+    done = subprocess.run(
+        [*argv, "-o", "%i|%T|%P|%Z"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    jobs = []
+    for line in done.stdout.splitlines():
+        job_id, state, partition, workdir = line.strip().split("|", 3)
+        jobs.append(
+            {"id": job_id, "state": state, "partition": partition, "workdir": workdir}
+        )
+    return jobs
+
+
+def jobs_below(folder: Path) -> list[dict[str, str]]:
+    """Our ``dask-worker`` jobs submitted from ``folder`` or a folder inside it."""
+    root = os.path.realpath(folder)
+    return [
+        job
+        for job in _squeue()
+        if os.path.realpath(job["workdir"]) == root
+        or os.path.realpath(job["workdir"]).startswith(root + os.sep)
+    ]
+
+
+def queued(job_ids: list[str]) -> list[str]:
+    """The jobs of ``job_ids`` that ``squeue`` still lists (in any state)."""
+    wanted = set(job_ids)
+    return [job["id"] for job in _squeue() if job["id"] in wanted]
+
+
+def wait_until(
+    condition: Callable[[], object], timeout: float, what: str, step: float = 0.2
+) -> object:
+    """Poll ``condition`` until it is truthy; AssertionError after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(step)
+
+
+def wait_gone(job_ids: list[str], timeout: float = 30) -> list[str]:
+    """Wait until ``squeue`` lists none of ``job_ids``; return those still listed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = queued(job_ids)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
+
+
+def job_fields(job_id: str) -> dict[str, str]:
+    """``scontrol -o show job`` as a dict (values without spaces)."""
+    done = subprocess.run(
+        ["scontrol", "-o", "show", "job", str(job_id)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    pairs = (item.split("=", 1) for item in done.stdout.split() if "=" in item)
+    return dict(pairs)
+
+
+def cluster_job_ids(cluster, expected: int, timeout: float = 30) -> list[str]:
+    """SLURM job ids of a ``SLURMCluster``'s worker jobs, once all are submitted."""
+
+    def submitted() -> list[str]:
+        ids = [getattr(job, "job_id", None) for job in cluster.workers.values()]
+        return [str(i) for i in ids] if len(ids) == expected and all(ids) else []
+
+    return list(wait_until(submitted, timeout, f"{expected} submitted jobs"))
+
+
+def memory_mb(value: str) -> float:
+    """A SLURM memory value (``1900M``, ``2G``) in SLURM MB (MiB)."""
+    factors = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024**2}
+    if value[-1].upper() in factors:
+        return float(value[:-1]) * factors[value[-1].upper()]
+    return float(value)
+
+
+@pytest.fixture
+def no_leftover_jobs(tmp_path) -> Iterator[None]:
+    """Fail a test that leaves SLURM worker jobs behind, and cancel them."""
+    yield
+    # a job being cancelled is listed as COMPLETING for a moment
+    left = wait_gone([job["id"] for job in jobs_below(tmp_path)], timeout=30)
+    if left:
+        subprocess.run(["scancel", *left], capture_output=True, timeout=30)
+        pytest.fail(f"test left SLURM jobs behind: {left}")
