@@ -7,7 +7,9 @@ with a unique key, progress comes from completion events, and failures become a
 
 from __future__ import annotations
 
+import _thread
 import functools
+import signal
 import sys
 import threading
 import time
@@ -25,7 +27,7 @@ from .results._worker import Call, CallOutcome, run_batch
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-__all__ = ["Outcome", "Run", "run_in_process"]
+__all__ = ["InterruptGuard", "Outcome", "Run", "run_in_process"]
 
 logger = get_logger(__name__)
 _DEAD_WORKER = (
@@ -54,6 +56,46 @@ class Outcome:
                 self.tracebacks[outcome.index] = outcome.traceback
             if outcome.job:
                 self.jobs[outcome.index] = outcome.job
+
+
+class InterruptGuard:
+    """Makes sure a Ctrl-C reaches ``compute()`` (API.md 4.7).
+
+    Python drops a KeyboardInterrupt raised while the main thread runs a gc
+    callback or a finaliser (distributed installs such callbacks). While the guard
+    is active, SIGINT is remembered, and a helper thread delivers it again until
+    the guarded block has ended. Installed only in the main thread and only over
+    Python's default handler, whose behaviour it keeps.
+    """
+
+    def __init__(self) -> None:
+        self._signalled = threading.Event()
+        self._ended = threading.Event()
+        self._lock = threading.Lock()
+        self._previous: Any = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self._signalled.set()
+        raise KeyboardInterrupt
+
+    def _redeliver(self) -> None:
+        while not self._ended.wait(0.5):
+            with self._lock:
+                if self._signalled.is_set() and not self._ended.is_set():
+                    _thread.interrupt_main()
+
+    def __enter__(self) -> InterruptGuard:
+        main = threading.current_thread() is threading.main_thread()
+        if main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+            threading.Thread(target=self._redeliver, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self._ended.set()
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _jobs_pending(client: Client) -> bool:

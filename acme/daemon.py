@@ -8,77 +8,27 @@ daemon's ``compute()`` reads the per-call tables again, submits the calls throug
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _logging
 from ._checks import as_bool, type_of
-from ._execution import Outcome, Run, run_in_process
+from ._execution import InterruptGuard, Outcome, Run, run_in_process
 from ._forensics import all_jobs, slurm_report
-from ._settings import Settings, StopClient
-from .broadcast import FuncSpec, SharedArgs, call_arguments
-from .cluster.client import ClientHandle, cluster_cleanup, live_workers
+from ._settings import StopClient
+from ._state import RunState
+from .broadcast import SharedArgs, call_arguments
+from .cluster.client import cluster_cleanup, live_workers
 from .errors import AcmeTypeError, AcmeValueError, ComputationError, NoWorkersError
-from .results import ResultSink
 from .results._worker import CallOutcome
-from .results.layout import OutputLayout
 from .results.manifest import DONE, FAILED, PENDING, fingerprints
 
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["ACMEdaemon", "RunConfig", "RunState"]
+__all__ = ["ACMEdaemon"]
 
 logger = _logging.get_logger(__name__)
 _MAX_LISTED = 10
-
-
-@dataclass
-class RunConfig:
-    """The resolved facts of a run, as ACME exposed them (``pmap.config``)."""
-
-    func: Callable[..., Any]
-    argv: list[Any]
-    kwargv: dict[str, Any]
-    n_calls: int
-    n_workers: int | None = None
-    client: Client | None = None
-    output_dir: str | None = None
-    collect_results: bool = False
-    results_container: str | None = None
-    result_shape: tuple[float, ...] | None = None
-    stacking_dim: int | None = None
-    result_dtype: str = "float"
-    write_worker_results: bool = True
-    single_file: bool = False
-    write_pickle: bool = False
-    dryrun: bool = False
-    resume: bool = False
-    stop_client: bool = False
-    partition: str | None = None
-    mem_per_worker: str | None = None
-    setup_timeout: float = 60
-    setup_interactive: bool = False
-    verbose: bool | None = None
-    logfile: str | None = None
-    cleanup_threshold_days: int | None = None
-    has_slurm: bool = False
-
-
-@dataclass(slots=True)
-class RunState:
-    """What ``ParallelMap`` set up and the daemon works with."""
-
-    spec: FuncSpec
-    settings: Settings
-    config: RunConfig
-    sink: ResultSink
-    folder: Path | None = None
-    identity: dict[str, Any] = field(default_factory=dict)
-    layout: OutputLayout | None = None
-    handle: ClientHandle | None = None
 
 
 class ACMEdaemon:
@@ -202,16 +152,17 @@ class ACMEdaemon:
         )
         run = Run(client, self._state.spec.name)
         try:
-            run.submit(
-                self.config.func,
-                self._state.sink.store,
-                self._state.spec.has_task_id,
-                shared,
-                indices,
-            )
-            return run.wait(
-                self.config.verbose is not False, self._record, self._flush_manifest
-            )
+            with InterruptGuard():
+                run.submit(
+                    self.config.func,
+                    self._state.sink.store,
+                    self._state.spec.has_task_id,
+                    shared,
+                    indices,
+                )
+                return run.wait(
+                    self.config.verbose is not False, self._record, self._flush_manifest
+                )
         except KeyboardInterrupt:
             self._interrupted(run)
             raise

@@ -13,10 +13,6 @@ The constructor does all set-up work, in the order of API.md section 2.2::
 
 from __future__ import annotations
 
-import math
-import socket
-import tempfile
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -24,43 +20,29 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from . import _logging
 from ._checks import type_of
-from ._host import detect_site
-from ._interactive import ask_yes_no
-from ._memory import estimate_memory_gb
-from ._settings import OutputMode, Settings, StopClient, check_n_inputs, check_verbose
+from ._settings import check_n_inputs, check_verbose
 from ._settings import from_public as settings_from_public
+from ._startup import acquire_client, dry_run
+from ._state import RunConfig, new_state
 from ._version import __version__
 from .broadcast import (
     CallPlan,
-    FuncSpec,
-    call_arguments,
     inspect_func,
     plan_calls,
     size_of,
 )
-from .cluster._slurm_info import use_slurm
-from .cluster.client import ClientHandle, cluster_cleanup, find_client, live_workers
-from .cluster.local import local_cluster_setup
-from .cluster.sites import bic_cluster_setup, esi_cluster_setup
-from .cluster.slurm import slurm_cluster_setup
-from .daemon import ACMEdaemon, RunConfig, RunState
-from .errors import AcmeTypeError, OutputError, SetupAbortedError
-from .results import make_sink
-from .results.hdf5 import PerCallSink
+from .daemon import ACMEdaemon
+from .errors import AcmeTypeError, OutputError
 from .results.housekeeping import clean_old_folders
 from .results.layout import (
-    OutputLayout,
     default_base,
     log_file_name,
-    new_run_folder,
     prepare,
     safe_name,
 )
-from .results.manifest import fingerprints, func_id
-from .results.pickles import PickleSink
 
 if TYPE_CHECKING:
-    from distributed import Client
+    pass
 
 __all__ = ["ParallelMap"]
 
@@ -212,12 +194,12 @@ class ParallelMap:
             )
         )
         settings = settings_from_public(own, spec.has_task_id)
-        self._state = _new_state(func, spec, plan, settings, verbosity)
+        self._state = new_state(func, spec, plan, settings, verbosity)
         self.daemon = ACMEdaemon(self)
         self._prepare_output()
-        if settings.dryrun and not self._dry_run():
+        if settings.dryrun and not dry_run(self._state):
             return
-        self._acquire_client()
+        acquire_client(self._state)
         _logging.flush()
 
     # -- compatibility attributes -------------------------------------------------
@@ -345,141 +327,6 @@ class ParallelMap:
             _attach_log(logfile)
         config.logfile = _logging.log_file()
 
-    def _dry_run(self) -> bool:
-        """Step 16: run one random call here; False if the user declines to go on."""
-        import random
-
-        import psutil
-
-        state, config = self._state, self._state.config
-        index = random.randrange(config.n_calls)
-        logger.info(
-            "Performing a single dry-run of %s simulating randomly picked worker #%d "
-            "with automatically distributed arguments",
-            state.spec.name,
-            index,
-        )
-        shared = call_arguments(config.argv, config.kwargv, config.n_calls)
-        args, kwargs = shared.for_call(index, shared.values)
-        if state.spec.has_task_id:
-            kwargs["taskID"] = index
-        process = psutil.Process()
-        memory, start = process.memory_info().rss, time.perf_counter()
-        value = config.func(*args, **kwargs)
-        if state.layout is not None:
-            _scratch_store(state, state.layout, index, value)
-        elapsed = time.perf_counter() - start
-        used = max(0, process.memory_info().rss - memory) / 1e6
-        amount = f"{used / 1000:.2f} GB" if used >= 1000 else f"{used:.2f} MB"
-        logger.info(
-            "Dry-run completed. Elapsed time is %f seconds, estimated memory "
-            "consumption was %s.",
-            elapsed,
-            amount,
-        )
-        if not state.settings.interactive:
-            return True
-        prompt = (
-            f"Do you want to continue executing {state.spec.name} with the provided "
-            "arguments? [Y/n] "
-        )
-        if ask_yes_no(prompt, default=True):
-            return True
-        _logging.configure(_logging.level_for(config.verbose))
-        if state.layout is not None:
-            state.layout.remove_created()
-        config.logfile = None
-        return False
-
-    def _acquire_client(self) -> None:
-        """Step 17: attach to the default client or start one."""
-        state, config = self._state, self._state.config
-        client = find_client()
-        if client is not None:
-            logger.info("Attaching to parallel computing client %s", client)
-            if state.settings.n_workers is not None:
-                logger.debug("`n_workers` is ignored when attaching to a client")
-            state.handle = ClientHandle(client, owned=False)
-            config.n_workers = live_workers(client)
-        else:
-            state.handle = ClientHandle(self._start_client(), owned=True)
-            try:
-                cluster = state.handle.client.cluster
-                config.n_workers = len(cluster.workers) if cluster else None
-            except BaseException:
-                cluster_cleanup(state.handle.client)
-                raise
-        config.client = state.handle.client
-        stop = state.settings.stop_client
-        config.stop_client = (
-            state.handle.owned if stop is StopClient.OWNED else stop.value
-        )
-
-    def _start_client(self) -> Client:
-        """Start a local or SLURM cluster for this map (API.md 6.1-6.3, 6.6)."""
-        state, config = self._state, self._state.config
-        config.has_slurm = use_slurm()
-        if config.has_slurm:
-            client = _start_slurm(state)
-        else:
-            workers = state.settings.n_workers
-            client = local_cluster_setup(n_workers=workers, interactive=False)
-        if client is None:
-            raise SetupAbortedError("Could not start distributed computing client.")
-        if config.has_slurm and client.cluster is not None:
-            options = client.cluster.new_spec["options"]
-            config.partition = options.get("queue")
-            config.mem_per_worker = _as_mb(options.get("memory"))
-        return client
-
-
-def _as_mb(memory: Any) -> str | None:
-    from dask.utils import parse_bytes
-
-    return f"{parse_bytes(memory) // 10**6}MB" if memory else None
-
-
-def _start_slurm(state: RunState) -> Client | None:
-    """Memory estimate if needed, then the site's or the vanilla SLURM set-up."""
-    settings, config = state.settings, state.config
-    memory: str = (
-        f"{settings.mem_per_worker_mb}MB" if settings.mem_per_worker_mb else "auto"
-    )
-    partition = settings.partition or "auto"
-    if settings.partition is None:
-        if settings.mem_per_worker_mb is not None:
-            need = math.ceil(settings.mem_per_worker_mb / 1000)
-        else:
-            shared = call_arguments(config.argv, config.kwargv, config.n_calls)
-            need = estimate_memory_gb(
-                config.func, state.spec.name, shared, state.spec.has_task_id
-            )
-        memory = f"estimate_memuse:{need}"
-    common: dict[str, Any] = {
-        "partition": partition,
-        "n_workers": settings.n_workers or config.n_calls,
-        "mem_per_worker": memory,
-        "n_workers_startup": 1,
-        "timeout": settings.setup_timeout,
-        "interactive": settings.interactive,
-        "start_client": True,
-    }
-    site = detect_site()
-    client: Client | None
-    if site == "esi":
-        client = esi_cluster_setup(**common)
-    elif site == "bic":
-        client = bic_cluster_setup(**common)
-    else:
-        logger.warning(
-            "Cluster node %s not recognized. Falling back to vanilla SLURM setup",
-            socket.getfqdn(),
-        )
-        client = slurm_cluster_setup(
-            **common, n_cores=1, processes_per_worker=1, interactive_wait=120
-        )
-    return client
-
 
 def _shared_callable(entry: Any, n_inputs: int) -> bool:
     return (
@@ -499,88 +346,3 @@ def _attach_log(path: Any) -> None:
         raise OutputError(
             f"cannot open log file {path}: {exc}", path=str(path)
         ) from exc
-
-
-def _output_folder(settings: Settings, func: Callable[..., Any]) -> Path | None:
-    """The output folder of a run writing files (not created here), else None."""
-    if not settings.output.on_disk:
-        return None
-    if settings.output_dir is not None:
-        return settings.output_dir
-    return new_run_folder(default_base(func))
-
-
-def _scratch_store(
-    state: RunState, layout: OutputLayout, index: int, value: Any
-) -> None:
-    """Dry run: write a result as the real run would, into a scratch folder."""
-    with tempfile.TemporaryDirectory(dir=layout.folder, prefix=".acme-dry-") as tmp:
-        if state.settings.output is OutputMode.PICKLE:
-            PickleSink(tmp, layout.name).store(index, value)
-            return
-        Path(tmp, f"{layout.name}_payload").mkdir()
-        sink = PerCallSink(
-            tmp, layout.name, state.config.n_calls, state.settings.stacking
-        )
-        sink.store(index, value)
-
-
-def _new_state(
-    func: Callable[..., Any],
-    spec: FuncSpec,
-    plan: CallPlan,
-    settings: Settings,
-    verbose: bool | None,
-) -> RunState:
-    """The run state and ACME's ``config`` object for a validated map."""
-    if settings.output is OutputMode.MEMORY and not spec.has_task_id:
-        logger.warning(
-            "`write_worker_results` is `False` and `taskID` is not a keyword argument "
-            "of %s. Results will be collected in memory by caller",
-            spec.name,
-        )
-    stacking = settings.stacking
-    output = settings.output
-    config = RunConfig(
-        func=func,
-        argv=plan.argv,
-        kwargv=plan.kwargv,
-        n_calls=plan.n_inputs,
-        collect_results=output is OutputMode.MEMORY,
-        result_shape=stacking.normalised(plan.n_inputs) if stacking else None,
-        stacking_dim=stacking.axis if stacking else None,
-        result_dtype=stacking.dtype if stacking else "float",
-        write_worker_results=output.on_disk,
-        single_file=output is OutputMode.HDF5_SINGLE,
-        write_pickle=output is OutputMode.PICKLE,
-        dryrun=settings.dryrun,
-        resume=settings.resume,
-        mem_per_worker=(
-            f"{settings.mem_per_worker_mb}MB" if settings.mem_per_worker_mb else None
-        ),
-        setup_timeout=settings.setup_timeout,
-        setup_interactive=settings.interactive,
-        verbose=verbose,
-        cleanup_threshold_days=settings.cleanup_threshold_days,
-    )
-    folder = _output_folder(settings, func)
-    sink = make_sink(settings, plan.n_inputs, folder, safe_name(func))
-    identity: dict[str, Any] = {}
-    if folder is not None:
-        shared = call_arguments(plan.argv, plan.kwargv, plan.n_inputs)
-        identity = {
-            "function": func_id(func),
-            "n_inputs": plan.n_inputs,
-            "mode": output.value,
-            "result_shape": _json_shape(config.result_shape),
-            "result_dtype": stacking.dtype if stacking else None,
-            "fingerprints": fingerprints(shared),
-        }
-    return RunState(spec, settings, config, sink, folder, identity)
-
-
-def _json_shape(shape: tuple[float, ...] | None) -> list[Any] | None:
-    """A result shape in JSON-safe form (``inf`` as the string ``"inf"``)."""
-    if shape is None:
-        return None
-    return ["inf" if s == float("inf") else int(s) for s in shape]

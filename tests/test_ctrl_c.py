@@ -283,11 +283,6 @@ def test_ctrl_c_keeps_a_client_the_user_started(run_child):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="compute() relies on KeyboardInterrupt reaching its wait; a SIGINT that "
-    "lands in a gc callback is dropped by Python and the run goes on",
-)
 def test_ctrl_c_during_a_gc_callback_is_not_lost(run_child):
     child = run_child(GC_CALLBACK)
     child.wait_for("out", MARKER)

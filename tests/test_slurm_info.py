@@ -11,6 +11,7 @@ canned data with the live controller.
 from __future__ import annotations
 
 import socket
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -418,7 +419,10 @@ def test_failing_scontrol_with_given_partitions(fake_slurm):
 
 
 def test_slurm_error_carries_argv_returncode_and_stderr():
-    argv = ["sh", "-c", "echo partial output; echo broken pipe >&2; exit 3"]
+    code = (
+        "import sys; print('partial'); sys.stderr.write('broken pipe\\n'); sys.exit(3)"
+    )
+    argv = [sys.executable, "-c", code]
     with pytest.raises(SlurmError) as info:
         _slurm_info._run(argv, 30)
     error = info.value
@@ -439,14 +443,15 @@ def test_slurm_error_of_a_missing_command():
 
 
 def test_slurm_error_of_a_command_timing_out():
-    argv = ["sleep", "10"]
+    argv = [sys.executable, "-c", "import time; time.sleep(10)"]
     with pytest.raises(SlurmError) as info:
         _slurm_info._run(argv, 0.2)
     assert info.value.argv == argv
 
 
 def test_run_returns_stdout():
-    assert _slurm_info._run(["echo", "8GBS*"], 30) == "8GBS*\n"
+    argv = [sys.executable, "-c", "print('8GBS*')"]
+    assert _slurm_info._run(argv, 30) == "8GBS*\n"
 
 
 # -- the canned data against the live controller ------------------------------------

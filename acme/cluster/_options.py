@@ -47,6 +47,11 @@ def check_memory(value: Any) -> MemoryRequest:
     if isinstance(value, str) and (match := _ESTIMATE.match(value)):
         gigabytes = max(1, math.ceil(float(match.group(1))))
         return MemoryRequest(gigabytes * 1024, gigabytes)
+    if not isinstance(value, str):
+        raise AcmeTypeError(
+            "`mem_per_worker` has to be a valid memory specifier (e.g., '8GB', "
+            f"'12000MB'), not {type_of(value)}"
+        )
     return MemoryRequest(math.ceil(as_mem_mb(value, "mem_per_worker")))
 
 

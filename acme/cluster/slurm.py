@@ -11,6 +11,7 @@ import socket
 import sys
 import time
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .. import config
@@ -160,7 +161,9 @@ def _cluster_kwargs(
     options: dict[str, Any] = {
         "cores": n_cores,
         "job_cpu": n_cores,
-        "memory": f"{memory_mb}MiB",
+        "memory": f"{memory_mb}MB",
+        # exact --mem in SLURM's MB; dask-jobqueue would round it up to whole GB
+        "job_mem": f"{memory_mb}M",
         "processes": processes,
         "queue": partition,
         "python": sys.executable,
@@ -168,6 +171,10 @@ def _cluster_kwargs(
     }
     if job_extra.output_dir is not None:
         options["local_directory"] = str(job_extra.output_dir)
+    if "walltime" not in kwargs:
+        # no time limit unless asked for (dask-jobqueue's default is 30 minutes)
+        skip = list(kwargs.pop("job_directives_skip", None) or [])
+        options["job_directives_skip"] = [*skip, "#SBATCH -t "]
     if worker_extra_args is not None:
         options["worker_extra_args"] = list(worker_extra_args)
     if scheduler_options is not None:
@@ -316,11 +323,13 @@ def _wait(cluster: Any, counts: dict[str, int], interactive: bool) -> bool:
         total=total,
         desc=f"{cluster.name} SLURM workers ready",
         file=sys.stderr,
-        bar_format="{desc}: {n}/{total} [{elapsed}<{remaining}]",
+        bar_format="{desc}: {n}/{total} [{elapsed} elapsed{postfix}]",
     ) as bar:
         while True:
             live = _live(cluster)
             bar.n = live
+            expires = datetime.now() + timedelta(seconds=deadline - time.monotonic())
+            bar.set_postfix_str(f"time-out at {expires:%H:%M:%S}", refresh=False)
             bar.refresh()
             if live >= wanted:
                 return True

@@ -1,0 +1,384 @@
+"""``ParallelMap`` on the real CI SLURM (API.md 6.1-6.6, 4.6, 4.7).
+
+Partitions of ``.ci/slurm``: ``8GBS`` (default, 8000 MB), ``16GBL`` (16000 MB) and
+``debug`` (2000 MB), all on one node with 8 CPUs. ``conftest.py`` forces local
+clusters, so every test here selects SLURM through ``DASK_ACME__CLUSTER``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import dask
+import h5py
+import numpy as np
+import pytest
+from distributed import get_client
+from slurm_helpers import (
+    cluster_job_ids,
+    job_fields,
+    jobs_below,
+    no_leftover_jobs,  # noqa: F401  fixture, used through `pytestmark`
+    wait_gone,
+    wait_until,
+)
+
+from acme import ParallelMap, cluster_cleanup, slurm_cluster_setup
+from acme.errors import ComputationError
+
+pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("no_leftover_jobs")]
+
+FALLBACK = "not recognized. Falling back to vanilla SLURM setup"
+
+
+@pytest.fixture(autouse=True)
+def _on_slurm(monkeypatch):
+    monkeypatch.setenv("DASK_ACME__CLUSTER", "slurm")
+    dask.config.refresh()
+
+
+# -- functions the workers run (importable: compute() ships the caller's sys.path) ----
+
+
+def square_and_partition(x):
+    return x * x, os.environ["SLURM_JOB_PARTITION"]
+
+
+def small(x):
+    return x + 1
+
+
+def allocate_2_5_gb(x):
+    block = np.ones(int(2.5e9) // 8)
+    time.sleep(2.5)  # hold it while the memory estimate samples (once per second)
+    return float(block[:1].sum()) + x
+
+
+def fail(x):
+    raise ValueError(f"acme-test failure {x}")
+
+
+def allocate_1_5_gb(x):
+    block = np.ones(int(1.5e9) // 8)
+    time.sleep(30)  # SLURM kills the job within seconds
+    return float(block[:1].sum())
+
+
+def sleep_after_marker(x, marker):
+    Path(marker).write_text(os.environ["SLURM_JOB_ID"])
+    time.sleep(60)
+    return x
+
+
+def memory_estimate_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if "Estimating memory" in line]
+
+
+# -- ParallelMap starts and stops SLURM workers ---------------------------------------
+
+
+def test_parallel_map_starts_slurm_workers(tmp_path, acme_log):
+    with ParallelMap(
+        square_and_partition,
+        [1, 2, 3],
+        n_inputs=3,
+        n_workers=2,
+        partition="debug",
+        mem_per_worker="1GB",
+        setup_interactive=False,
+        write_worker_results=False,
+    ) as pmap:
+        assert pmap.config.has_slurm is True
+        assert pmap.config.partition == "debug"
+        assert pmap.config.n_workers == 2
+        assert pmap.config.stop_client is True
+        jobs = cluster_job_ids(pmap.config.client.cluster, 2)
+        assert {job_fields(job)["Partition"] for job in jobs} == {"debug"}
+        results = pmap.compute()
+    assert results == [(1, "debug"), (4, "debug"), (9, "debug")]
+    assert f"Cluster node {socket.getfqdn()} {FALLBACK}" in acme_log.text
+    assert "Preparing 3 parallel calls of `square_and_partition` using" in (
+        acme_log.text
+    )
+    assert "Successfully shut down SLURMCluster hosted on" in acme_log.text
+    with pytest.raises(ValueError):
+        get_client()
+    assert wait_gone(jobs) == []
+
+
+def test_parallel_map_writes_results_from_slurm_workers(tmp_path):
+    out = tmp_path / "out"
+    with ParallelMap(
+        small,
+        [10, 20],
+        partition="debug",
+        mem_per_worker="1GB",
+        setup_interactive=False,
+        output_dir=str(out),
+    ) as pmap:
+        jobs = cluster_job_ids(pmap.config.client.cluster, 2)  # one per call
+        paths = pmap.compute()
+    assert paths == [str(out / "small_payload" / f"small_{i}.h5") for i in (0, 1)]
+    with h5py.File(out / "small.h5", "r") as container:
+        values = [container[f"comp_{i}"]["result_0"][()].tolist() for i in (0, 1)]
+    assert values == [[11], [21]]
+    assert wait_gone(jobs) == []
+
+
+def test_parallel_map_attaches_to_a_slurm_client(tmp_path, acme_log):
+    client = slurm_cluster_setup(
+        partition="debug", n_workers=1, mem_per_worker="1GB", interactive=False
+    )
+    try:
+        [job] = cluster_job_ids(client.cluster, 1)
+        with ParallelMap(small, [1, 2, 3], write_worker_results=False) as pmap:
+            assert pmap.config.client is client
+            assert pmap.config.n_workers == 1
+            assert pmap.config.stop_client is False
+            results = pmap.compute()
+        assert results == [2, 3, 4]
+        assert f"Attaching to parallel computing client {client}" in acme_log.text
+        assert FALLBACK not in acme_log.text
+        assert client.status == "running"
+        assert get_client() is client
+        assert job_fields(job)["JobState"] == "RUNNING"
+    finally:
+        cluster_cleanup(client)
+    assert wait_gone([job]) == []
+
+
+# -- partition="auto" (API.md 6.6) ----------------------------------------------------
+
+
+def test_auto_partition_picks_debug_for_a_small_function(tmp_path, acme_log):
+    with ParallelMap(
+        small, [5], setup_interactive=False, write_worker_results=False
+    ) as pmap:
+        assert pmap.config.partition == "debug"
+        [job] = cluster_job_ids(pmap.config.client.cluster, 1)
+        assert job_fields(job)["Partition"] == "debug"
+        assert pmap.compute() == [6]
+    text = acme_log.text
+    assert "Estimating memory footprint of small" in text
+    assert "Estimated memory consumption across 1 runs is" in text
+    assert "Picked partition debug based on estimated memory consumption of 1 GB" in (
+        text
+    )
+    assert wait_gone([job]) == []
+
+
+@pytest.mark.xfail(
+    reason="API.md 6.6: the estimate runs the call in a child process; acme's child "
+    "(_memory._CHILD) unpickles func before it installs the caller's sys.path, so a "
+    "func from a module importable only through that path (here the test module) "
+    "fails to load, the child exits at once and the estimate is ~0.01 GB -> debug",
+    strict=True,
+)
+def test_auto_partition_picks_8gbs_for_2_5_gb(tmp_path, acme_log):
+    with ParallelMap(
+        allocate_2_5_gb, [0], setup_interactive=False, write_worker_results=False
+    ) as pmap:
+        assert pmap.config.partition == "8GBS"
+        [job] = cluster_job_ids(pmap.config.client.cluster, 1)
+        assert job_fields(job)["Partition"] == "8GBS"
+    text = acme_log.text
+    assert "Estimating memory footprint of allocate_2_5_gb" in text
+    lines = [line for line in text.splitlines() if "Picked partition" in line]
+    assert len(lines) == 1
+    # 2.5e9 bytes plus the interpreter: 3 GiB, or 4 with a heavy interpreter
+    assert lines[0].startswith(
+        (
+            "Picked partition 8GBS based on estimated memory consumption of 3 GB",
+            "Picked partition 8GBS based on estimated memory consumption of 4 GB",
+        )
+    ), lines
+    assert wait_gone([job]) == []
+
+
+def test_explicit_memory_with_auto_partition_skips_profiling(tmp_path, acme_log):
+    with ParallelMap(
+        small,
+        [1],
+        mem_per_worker="3000MB",
+        setup_interactive=False,
+        write_worker_results=False,
+    ) as pmap:
+        assert pmap.config.partition == "8GBS"
+        [job] = cluster_job_ids(pmap.config.client.cluster, 1)
+        assert job_fields(job)["Partition"] == "8GBS"
+    assert memory_estimate_lines(acme_log.text) == []
+    assert "Picked partition 8GBS based on estimated memory consumption of 3 GB" in (
+        acme_log.text
+    )
+    assert wait_gone([job]) == []
+
+
+# -- failures on SLURM workers (API.md 4.6) -------------------------------------------
+
+
+def start_one_worker(tmp_path, **kwargs):
+    logs = tmp_path / "slurm-logs"
+    logs.mkdir()
+    client = slurm_cluster_setup(
+        partition="debug",
+        n_workers=1,
+        mem_per_worker="1GB",
+        interactive=False,
+        job_extra=[f"--output={logs}/slurm-%j.out"],
+        **kwargs,
+    )
+    [job] = cluster_job_ids(client.cluster, 1)
+    return client, job, logs / f"slurm-{job}.out"
+
+
+def test_failing_call_names_its_slurm_job_and_output_file(tmp_path):
+    client, job, output = start_one_worker(tmp_path)
+    try:
+        with ParallelMap(fail, [7], write_worker_results=False) as pmap:
+            with pytest.raises(ComputationError) as info:
+                pmap.compute()
+    finally:
+        cluster_cleanup(client)
+    message = str(info.value)
+    assert "Parallel computation failed: 1/1 tasks failed or stalled" in message
+    assert "call 0: ValueError: acme-test failure 7" in message
+    assert f"SLURM job {job}" in message
+    assert str(output) in message
+    assert isinstance(info.value.__cause__, ValueError)
+    assert wait_gone([job]) == []
+
+
+@pytest.mark.slow
+def test_job_killed_for_its_memory(tmp_path):
+    # dask's own memory limit is off, so SLURM's OverMemoryKill ends the job
+    client, job, output = start_one_worker(
+        tmp_path, worker_extra_args=["--memory-limit", "0"]
+    )
+    try:
+        with (
+            dask.config.set({"acme.stall-timeout": 5}),
+            ParallelMap(allocate_1_5_gb, [0], write_worker_results=False) as pmap,
+            pytest.raises(ComputationError) as info,
+        ):
+            pmap.compute()
+    finally:
+        cluster_cleanup(client)
+    message = str(info.value)
+    assert "Parallel computation failed: 1/1 tasks failed or stalled" in message
+    assert f"SLURM job {job}" in message
+    assert "killed for exceeding its memory limit" in message
+    assert str(output) in message
+    assert info.value.failed == [0]
+    assert wait_gone([job]) == []
+
+
+@pytest.mark.slow
+def test_cancelled_job(tmp_path):
+    client, job, _ = start_one_worker(tmp_path)
+    marker = tmp_path / "started"
+
+    def cancel_once_started():
+        try:
+            wait_until(marker.exists, 60, "the call to start", step=0.1)
+        finally:  # also when it never starts: compute() must not hang
+            subprocess.run(["scancel", job], timeout=30, check=False)
+
+    canceller = threading.Thread(target=cancel_once_started, daemon=True)
+    try:
+        with (
+            dask.config.set({"acme.stall-timeout": 5}),
+            ParallelMap(
+                sleep_after_marker, [0], marker=str(marker), write_worker_results=False
+            ) as pmap,
+            pytest.raises(ComputationError) as info,
+        ):
+            canceller.start()
+            pmap.compute()
+    finally:
+        canceller.join(timeout=90)
+        cluster_cleanup(client)
+    assert marker.read_text() == job
+    message = str(info.value)
+    assert "Parallel computation failed: 1/1 tasks failed or stalled" in message
+    assert f"SLURM job {job}" in message
+    assert "cancelled" in message
+    assert wait_gone([job]) == []
+
+
+# -- Ctrl-C (API.md 4.7) --------------------------------------------------------------
+
+CHILD = r"""
+import os
+import time
+from pathlib import Path
+
+from acme import ParallelMap
+
+
+def slow(x, marker):
+    Path(marker).write_text(os.environ["SLURM_JOB_ID"])
+    time.sleep(120)
+    return x
+
+
+if __name__ == "__main__":
+    with ParallelMap(
+        slow,
+        [1],
+        marker=MARKER,
+        partition="debug",
+        mem_per_worker="1GB",
+        setup_interactive=False,
+        write_worker_results=False,
+    ) as pmap:
+        pmap.compute()
+"""
+
+
+@pytest.mark.xfail(
+    reason="API.md 4.7/9.6: Ctrl-C raises KeyboardInterrupt out of compute(); "
+    "importing dask_jobqueue (dask_jobqueue/runner.py) replaces the process's SIGINT "
+    "handler with `sys.exit()`, which acme does not undo: SIGINT becomes SystemExit, "
+    "compute()'s KeyboardInterrupt handling is skipped and the script exits with 0",
+    strict=True,
+)
+def test_ctrl_c_cancels_the_slurm_jobs(tmp_path):
+    marker = tmp_path / "started"
+    script = tmp_path / "child.py"
+    script.write_text(CHILD.replace("MARKER", repr(str(marker))))
+    out, err = tmp_path / "child.out", tmp_path / "child.err"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        child = subprocess.Popen(
+            [sys.executable, str(script)],
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            cwd=tmp_path,
+        )
+    try:
+
+        def started():
+            return marker.exists() or child.poll() is not None
+
+        wait_until(started, 120, "the call to start on a SLURM worker", step=0.1)
+        assert child.poll() is None, err.read_text()
+        job = marker.read_text()
+        assert [j["id"] for j in jobs_below(tmp_path)] == [job]
+        child.send_signal(signal.SIGINT)
+        returncode = child.wait(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=30)
+    text = err.read_text()
+    assert returncode != 0, text
+    assert "KeyboardInterrupt" in text
+    assert "Successfully shut down SLURMCluster hosted on" in text
+    assert wait_gone([job]) == []
