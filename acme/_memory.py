@@ -8,6 +8,7 @@ the process is ended after ``acme.memory-estimate.max-seconds``.
 from __future__ import annotations
 
 import math
+import pickle
 import random
 import subprocess
 import sys
@@ -23,11 +24,13 @@ from .broadcast import SharedArgs
 __all__ = ["estimate_memory_gb"]
 
 logger = get_logger(__name__)
+# the caller's sys.path comes first, so that func's module can be imported
 _CHILD = (
-    "import sys, cloudpickle\n"
+    "import pickle, sys\n"
     "with open(sys.argv[1], 'rb') as stream:\n"
-    "    path, func, args, kwargs = cloudpickle.load(stream)\n"
-    "sys.path[:] = path\n"
+    "    sys.path[:] = pickle.load(stream)\n"
+    "    import cloudpickle\n"
+    "    func, args, kwargs = cloudpickle.load(stream)\n"
     "func(*args, **kwargs)\n"
 )
 
@@ -62,7 +65,9 @@ def _profile(
 
     with tempfile.TemporaryDirectory(prefix="acme-memory-") as folder:
         payload = Path(folder) / "call.pickle"
-        payload.write_bytes(cloudpickle.dumps((sys.path, func, list(args), kwargs)))
+        with payload.open("wb") as stream:
+            pickle.dump(list(sys.path), stream)
+            cloudpickle.dump((func, list(args), kwargs), stream)
         process = subprocess.Popen(
             [sys.executable, "-c", _CHILD, str(payload)],
             stdout=subprocess.DEVNULL,

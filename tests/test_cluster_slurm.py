@@ -355,12 +355,6 @@ def test_mapped_kwargs_name_the_acme_keyword(kwarg, value, acme_name):
 
 
 @pytest.mark.slurm
-@pytest.mark.xfail(
-    reason="API.md 8.2 step 11: a kwarg SLURMCluster rejects raises TypeError; "
-    "dask-jobqueue 0.9 turns it into ValueError('Got unexpected keyword argument') "
-    "and acme lets that through",
-    strict=True,
-)
 def test_unknown_kwarg_is_rejected_by_slurmcluster():
     with pytest.raises(TypeError, match="acme_no_such_option"):
         setup(acme_no_such_option=1)

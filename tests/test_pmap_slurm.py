@@ -174,13 +174,6 @@ def test_auto_partition_picks_debug_for_a_small_function(tmp_path, acme_log):
     assert wait_gone([job]) == []
 
 
-@pytest.mark.xfail(
-    reason="API.md 6.6: the estimate runs the call in a child process; acme's child "
-    "(_memory._CHILD) unpickles func before it installs the caller's sys.path, so a "
-    "func from a module importable only through that path (here the test module) "
-    "fails to load, the child exits at once and the estimate is ~0.01 GB -> debug",
-    strict=True,
-)
 def test_auto_partition_picks_8gbs_for_2_5_gb(tmp_path, acme_log):
     with ParallelMap(
         allocate_2_5_gb, [0], setup_interactive=False, write_worker_results=False
@@ -342,13 +335,6 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.xfail(
-    reason="API.md 4.7/9.6: Ctrl-C raises KeyboardInterrupt out of compute(); "
-    "importing dask_jobqueue (dask_jobqueue/runner.py) replaces the process's SIGINT "
-    "handler with `sys.exit()`, which acme does not undo: SIGINT becomes SystemExit, "
-    "compute()'s KeyboardInterrupt handling is skipped and the script exits with 0",
-    strict=True,
-)
 def test_ctrl_c_cancels_the_slurm_jobs(tmp_path):
     marker = tmp_path / "started"
     script = tmp_path / "child.py"

@@ -7,6 +7,7 @@ until ``n_workers_startup`` workers are live (section 6.5).
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 import time
@@ -289,10 +290,15 @@ def _start(
     interactive: bool,
     start_client: bool,
 ) -> Any:
-    from dask_jobqueue.slurm import SLURMCluster
     from distributed import Client
 
-    cluster = SLURMCluster(**options)
+    try:
+        cluster = _slurm_cluster_class()(**options)
+    except ValueError as exc:
+        # dask-jobqueue reports an unknown keyword as ValueError
+        if "unexpected keyword" not in str(exc):
+            raise
+        raise AcmeTypeError(f"<slurm_cluster_setup> {exc}") from exc
     try:
         cluster.scale(counts["n_workers"])
         ready = _wait(cluster, counts, interactive)
@@ -307,6 +313,21 @@ def _start(
         cluster.dashboard_link,
     )
     return Client(cluster) if start_client else cluster
+
+
+def _slurm_cluster_class() -> Any:
+    """``SLURMCluster``, imported without letting dask-jobqueue take over Ctrl-C.
+
+    Importing dask_jobqueue replaces the process's SIGINT handler with
+    ``sys.exit`` (its ``runner`` module does so at import); acme puts the
+    caller's handler back, so Ctrl-C keeps raising KeyboardInterrupt.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    from dask_jobqueue.slurm import SLURMCluster
+
+    if previous is not None and signal.getsignal(signal.SIGINT) is not previous:
+        signal.signal(signal.SIGINT, previous)
+    return SLURMCluster
 
 
 def _live(cluster: Any) -> int:
