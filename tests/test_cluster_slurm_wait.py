@@ -1,0 +1,125 @@
+"""The SLURM start-up wait at its time-out (API.md 6.5), on the real local SLURM.
+
+Jobs that must stay pending are submitted with ``--begin=now+1hour``.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import dask.config
+import pytest
+from distributed import get_client
+from slurm_helpers import jobs_below, no_leftover_jobs, wait_until  # noqa: F401
+
+from acme import cluster_cleanup, slurm_cluster_setup
+
+pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("no_leftover_jobs")]
+
+PENDING = ["--begin=now+1hour"]
+KEEP = "Do you want to [k]eep waiting for 1s, [a]bort or [c]ontinue with 0 workers?"
+ZERO = "Cannot continue with 0 workers. Do you want to [k]eep waiting for 1s or [a]bort"
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """A TTY whose answers come from a list; records the prompts."""
+    prompts: list[str] = []
+    answers: list[str] = []
+
+    def answer(text):
+        prompts.append(text)
+        return answers.pop(0)
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", answer)
+    with dask.config.set({"acme.slurm.keep-waiting": 1}):
+        yield prompts, answers
+
+
+def pending_setup(**kwargs):
+    options = dict(
+        partition="debug", n_workers=1, mem_per_worker="500MB", timeout=0,
+        job_extra=PENDING, interactive_wait=30,
+    )  # fmt: skip
+    return slurm_cluster_setup(**{**options, **kwargs})
+
+
+def no_jobs_left(folder):
+    wait_until(lambda: not jobs_below(folder), 30, "our jobs to be cancelled")
+
+
+def test_abort_returns_none_and_cancels_the_jobs(terminal, tmp_path):
+    prompts, answers = terminal
+    answers.append("a")
+    assert pending_setup(interactive=True) is None
+    assert [KEEP in p for p in prompts] == [True]
+    with pytest.raises(ValueError):
+        get_client()
+    no_jobs_left(tmp_path)
+
+
+def test_continue_with_zero_workers_asks_again(terminal, tmp_path):
+    prompts, answers = terminal
+    answers.extend(["c", "a"])
+    assert pending_setup(interactive=True) is None
+    assert KEEP in prompts[0] and ZERO in prompts[1]
+    no_jobs_left(tmp_path)
+
+
+def test_keep_waiting_waits_and_asks_again(terminal, tmp_path):
+    prompts, answers = terminal
+    answers.extend(["k", "Y", "a"])  # "Y" is invalid and asks again
+    assert pending_setup(interactive=True) is None
+    assert [KEEP in p for p in prompts] == [True, True, True]
+    no_jobs_left(tmp_path)
+
+
+def test_unanswered_prompts_take_their_defaults(monkeypatch, tmp_path):
+    """No answer: [c]ontinue after interactive_wait, then [a]bort after keep-waiting."""
+    prompts: list[str] = []
+    never = threading.Event()
+
+    def silent(text):
+        prompts.append(text)
+        never.wait(30)
+        return ""
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", silent)
+    try:
+        with dask.config.set({"acme.slurm.keep-waiting": 1}):
+            assert pending_setup(interactive=True, interactive_wait=1) is None
+    finally:
+        never.set()
+    assert KEEP in prompts[0] and ZERO in prompts[1]
+    no_jobs_left(tmp_path)
+
+
+def test_no_prompt_without_a_terminal(monkeypatch, tmp_path):
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    monkeypatch.setattr("builtins.input", lambda text: pytest.fail("prompted"))
+    from acme.errors import WorkerStartTimeoutError
+
+    with pytest.raises(WorkerStartTimeoutError):
+        pending_setup(interactive=True)
+    no_jobs_left(tmp_path)
+
+
+@pytest.mark.slow
+def test_time_out_with_some_workers_continues(tmp_path, acme_log):
+    """Two of three jobs fit the node's memory; the set-up goes on with them."""
+    client = slurm_cluster_setup(
+        partition="16GBL",
+        n_workers=3,
+        n_workers_startup=3,
+        mem_per_worker="9000MB",  # 3 x 9000 MB exceed the node's ~21.7 GB
+        timeout=15,
+        interactive=False,
+    )
+    try:
+        assert len(client.scheduler_info(n_workers=-1)["workers"]) == 2
+        assert "Only 2 of 3 SLURM workers started within 15 seconds" in acme_log.text
+    finally:
+        cluster_cleanup(client)
+    no_jobs_left(tmp_path)
