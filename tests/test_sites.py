@@ -276,3 +276,23 @@ def test_architecture_guard():
         "Cannot start SLURM workers in partition 8GBSppc with architecture ppc64le "
         "from submitting host with architecture x86_64."
     ) in str(info.value)
+
+
+def test_log_folder_only_on_the_sites_file_system(tmp_path, acme_log):
+    """The site's SLURM log folder is created only where its marker folder exists."""
+    from acme.cluster.sites import _log_option
+
+    profile = {
+        "marker-dir": str(tmp_path / "missing"),
+        "slurm-log-dir": str(tmp_path / "missing" / "slurm" / "{user}_{timestamp}"),
+    }
+    assert _log_option(profile, ["--begin=now"]) == ["--begin=now"]
+    assert not (tmp_path / "missing").exists()
+    assert "does not exist on this host" in acme_log.text
+
+    profile["marker-dir"] = str(tmp_path)
+    options = _log_option(profile, None)
+    assert len(options) == 1 and options[0].startswith(f"--output={tmp_path}/missing/")
+    assert options[0].endswith("/slurm-%j.out")
+    assert (tmp_path / "missing" / "slurm").is_dir()
+    assert _log_option(profile, ["--output=/x/y.out"]) == ["--output=/x/y.out"]

@@ -120,6 +120,14 @@ def _log_option(profile: dict[str, Any], job_extra: list[str] | None) -> list[st
     options = list(job_extra or [])
     if any(o.split("=")[0].split()[0] in ("-o", "--output") for o in options):
         return options
+    if not Path(profile["marker-dir"]).is_dir():
+        # not on this site's file system: never create its folders here
+        logger.warning(
+            "%s does not exist on this host; SLURM writes the workers' output to "
+            "its default location",
+            profile["marker-dir"],
+        )
+        return options
     user, stamp = getpass.getuser(), f"{datetime.now():%Y%m%d-%H%M%S}"
     folder = Path(profile["slurm-log-dir"].format(user=user, timestamp=stamp))
     folder.mkdir(parents=True, exist_ok=True)
