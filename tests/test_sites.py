@@ -26,6 +26,7 @@ from slurm_helpers import (
     wait_gone,
 )
 
+import acme.config
 import acme.shared
 from acme import bic_cluster_setup, cluster_cleanup, esi_cluster_setup
 from acme.cluster import _slurm_info
@@ -296,3 +297,71 @@ def test_log_folder_only_on_the_sites_file_system(tmp_path, acme_log):
     assert options[0].endswith("/slurm-%j.out")
     assert (tmp_path / "missing" / "slurm").is_dir()
     assert _log_option(profile, ["--output=/x/y.out"]) == ["--output=/x/y.out"]
+
+
+def test_ports_pinned_only_where_the_site_marker_exists(tmp_path):
+    """CoBIC: scheduler on a free port in the range, workers and nannies pinned."""
+    from acme.cluster.sites import _ports
+
+    profile = dict(acme.config.get("sites.bic"))
+    profile["port-marker"] = str(tmp_path / "squeue_summary")
+    profile["interface-address"] = "127.0.0.1"
+    kwargs: dict = {}
+    assert _ports(profile, kwargs) is None and kwargs == {}
+
+    (tmp_path / "squeue_summary").write_text("")
+    port = _ports(profile, kwargs)
+    assert 60001 <= port <= 63000
+    assert kwargs["scheduler_options"]["port"] == port
+    assert kwargs["scheduler_options"]["interface"] == acme.shared.get_interface(
+        "127.0.0.1"
+    )
+    assert kwargs["worker_extra_args"] == [
+        "--worker-port=60001:63000",
+        "--nanny-port=60001:63000",
+    ]
+    assert _ports(dict(acme.config.get("sites.esi")), {}) is None
+
+
+@pytest.mark.parametrize(
+    ("rule", "memory", "def_mem", "cores"),
+    [
+        ("floor", 8000, 2000, 4),
+        ("floor", 8000, None, 8),  # DefMemPerCPU unknown: 1000 MB per core
+        ("floor", 8000, 500, 8),  # at least 1000 MB per core
+        ("floor", 500, 2000, 1),
+        ("round", 8000, 3000, 3),
+        ("round", 1000, 3000, 1),
+        ("round", 8000, None, 1),
+    ],
+)
+def test_derived_cores(rule, memory, def_mem, cores):
+    from acme.cluster.sites import _cores
+
+    assert _cores({"cores-rule": rule}, memory, def_mem) == cores
+
+
+@pytest.mark.parametrize(
+    ("names", "need", "chosen"),
+    [
+        (["8GBS", "16GBL", "debug"], 1, "8GBS"),
+        (["8GBS", "16GBL", "debug"], 12, "16GBS"),  # tie between 8 and 16: larger
+        (["8GBS", "16GBL", "32GBL"], 20, "16GBS"),
+        (["8GBXS", "24GBL"], 30, "24GBS"),
+    ],
+)
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="x86_64 rule")
+def test_esi_auto_rule_on_x86(names, need, chosen, acme_log):
+    import logging
+
+    from acme import _logging
+    from acme.cluster.sites import _auto_partition
+
+    _logging.configure(logging.INFO)  # as the public set-up functions do
+    profile = acme.config.get("sites.esi")
+    assert _auto_partition(profile, names, need) == chosen
+    assert "Automatic SLURM partition selection is experimental" in acme_log.text
+    assert (
+        f"Picked partition {chosen} based on estimated memory consumption of {need} GB"
+        in acme_log.text
+    )
