@@ -121,3 +121,33 @@ def test_no_workers_error():
     cluster.close()
     assert isinstance(info.value, ComputationError)
     assert "acme.cluster_cleanup()" in str(info.value)
+
+
+def die_on_one(x):
+    import os
+
+    if x == 1:
+        os._exit(3)  # the worker process dies, as when the OS kills it
+    return x
+
+
+def test_dead_worker_is_reported_as_such():
+    import dask.config
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
+        with (
+            Client(cluster),
+            ParallelMap(die_on_one, [0, 1, 2], write_worker_results=False) as pmap,
+        ):
+            with pytest.raises(ComputationError) as info:
+                pmap.compute()
+        cluster.close()
+    error = info.value
+    assert error.failed == [1]
+    assert error.results == [0, None, 2]
+    assert "call 1: RuntimeError: the worker running this call died" in str(error)
+    assert "exceeding its memory" in str(error)

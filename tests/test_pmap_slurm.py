@@ -248,6 +248,29 @@ def test_failing_call_names_its_slurm_job_and_output_file(tmp_path):
     assert wait_gone([job]) == []
 
 
+def exit_worker(x):
+    import os
+
+    os._exit(3)
+
+
+def test_dead_slurm_worker_names_its_job(tmp_path):
+    """A worker process that dies (KilledWorker) is traced back to its SLURM job."""
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        client, job, output = start_one_worker(tmp_path)
+        try:
+            with ParallelMap(exit_worker, [0], write_worker_results=False) as pmap:
+                with pytest.raises(ComputationError) as info:
+                    pmap.compute()
+        finally:
+            cluster_cleanup(client)
+    message = str(info.value)
+    assert "call 0: RuntimeError: the worker running this call died" in message
+    assert f"SLURM job {job}" in message
+    assert str(output) in message
+    assert wait_gone([job]) == []
+
+
 @pytest.mark.slow
 def test_job_killed_for_its_memory(tmp_path):
     # dask's own memory limit is off, so SLURM's OverMemoryKill ends the job
