@@ -125,6 +125,12 @@ def acme_log() -> Iterator[_Records]:
 
 
 @pytest.fixture
+def tty(monkeypatch) -> None:
+    """stdin is a terminal, so acme may prompt (answers: ``prompts.answer``)."""
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+
+
+@pytest.fixture
 def client() -> Iterator[Client]:
     """A thread-based LocalCluster with two single-threaded workers."""
     cluster = LocalCluster(

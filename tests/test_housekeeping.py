@@ -6,17 +6,16 @@ with its default output folder in ``acme.output-base`` (``DASK_ACME__OUTPUT_BASE
 
 from __future__ import annotations
 
-import builtins
 import logging
 import os
 import re
-import sys
 import time
 from pathlib import Path
 
 import dask.config
 import h5py
 import pytest
+from prompts import answer
 
 from acme import ParallelMap
 from acme.errors import AcmeValueError
@@ -32,20 +31,6 @@ def double(x):
     return 2 * x
 
 
-class Answers:
-    """Stands in for ``input(prompt)``: replays answers and records the prompts."""
-
-    def __init__(self, *answers: str) -> None:
-        self.answers = list(answers)
-        self.prompts: list[str] = []
-
-    def __call__(self, prompt, /):
-        self.prompts.append(prompt)
-        if not self.answers:
-            raise AssertionError(f"unexpected prompt {prompt!r}")
-        return self.answers.pop(0)
-
-
 @pytest.fixture
 def base(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "base"
@@ -53,17 +38,6 @@ def base(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("DASK_ACME__OUTPUT_BASE", str(folder))
     dask.config.refresh()
     return folder
-
-
-@pytest.fixture
-def tty(monkeypatch) -> None:
-    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
-
-
-def answer(monkeypatch, *answers: str) -> Answers:
-    replay = Answers(*answers)
-    monkeypatch.setattr(builtins, "input", replay)
-    return replay
 
 
 def old_folder(base: Path, index: int, days: float) -> Path:

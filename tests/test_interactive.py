@@ -40,11 +40,6 @@ def _never_called(*args, **kwargs):
 
 
 @pytest.fixture
-def tty(monkeypatch) -> None:
-    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
-
-
-@pytest.fixture
 def no_tty(monkeypatch) -> None:
     monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
 

@@ -7,7 +7,6 @@ nothing else, and no client is started.
 
 from __future__ import annotations
 
-import builtins
 import json
 import logging
 import os
@@ -19,6 +18,7 @@ import dask.config
 import distributed
 import h5py
 import pytest
+from prompts import answer
 
 from acme import ParallelMap
 
@@ -44,30 +44,11 @@ def noted(x, state):
     return x * 10
 
 
-class Answers:
-    """Stands in for ``input(prompt)``: replays answers and records the prompts."""
-
-    def __init__(self, *answers: str) -> None:
-        self.answers = list(answers)
-        self.prompts: list[str] = []
-
-    def __call__(self, prompt, /):
-        self.prompts.append(prompt)
-        if not self.answers:
-            raise AssertionError(f"unexpected prompt {prompt!r}")
-        return self.answers.pop(0)
-
-
 @pytest.fixture
 def state(tmp_path) -> str:
     folder = tmp_path / "state"
     folder.mkdir()
     return str(folder)
-
-
-@pytest.fixture
-def tty(monkeypatch) -> None:
-    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
 
 
 @pytest.fixture
@@ -77,12 +58,6 @@ def base(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("DASK_ACME__OUTPUT_BASE", str(folder))
     dask.config.refresh()
     return folder
-
-
-def answer(monkeypatch, *answers: str) -> Answers:
-    replay = Answers(*answers)
-    monkeypatch.setattr(builtins, "input", replay)
-    return replay
 
 
 def ran(state: str) -> list[int]:

@@ -12,7 +12,6 @@ import getpass
 import platform
 import re
 import socket
-import sys
 
 import dask
 import pytest
@@ -128,11 +127,6 @@ def test_without_slurm_falls_back_to_a_local_client(no_slurm, interactive, acme_
     finally:
         cluster_cleanup(client)
         idle.cluster.close()
-
-
-@pytest.fixture
-def tty(monkeypatch):
-    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
 
 
 def test_without_slurm_declining_the_local_client_raises(no_slurm, tty, monkeypatch):

@@ -101,9 +101,3 @@ def _safe_worker_count(client: Client) -> int:
         return live_workers(client)
     except (OSError, RuntimeError, TimeoutError):
         return 0
-
-
-def release(handle: ClientHandle, stop: bool) -> None:
-    """Shut the client down if ``stop``; otherwise leave it running."""
-    if stop and handle.client.status == "running":
-        cluster_cleanup(handle.client)

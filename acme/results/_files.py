@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_atomic"]
+__all__ = ["atomic_path"]
 
 
 @contextlib.contextmanager
@@ -25,9 +25,3 @@ def atomic_path(target: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
-
-
-def write_atomic(target: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(temporary)`` and move the result to ``target`` atomically."""
-    with atomic_path(target) as temporary:
-        write(temporary)
