@@ -35,10 +35,10 @@ def get(key: str, explicit: Any = None) -> Any:
 
     Examples
     --------
-    >>> get("cluster")
-    'auto'
-    >>> get("cluster", "local")
-    'local'
+    >>> get("slurm.keep-waiting")
+    60
+    >>> get("slurm.keep-waiting", 10)
+    10
     """
     if explicit is not None:
         return explicit

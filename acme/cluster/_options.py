@@ -15,7 +15,7 @@ from typing import Any
 from .._checks import as_bool, as_int, as_mem_mb, type_of
 from ..errors import AcmeTypeError, AcmeValueError
 
-__all__ = ["JobExtra", "MemoryRequest", "check_job_extra", "check_memory"]
+__all__ = ["JobExtra", "MemoryRequest", "check_job_extra", "check_memory", "is_auto"]
 
 _ESTIMATE = re.compile(r"^estimate_memuse:(\d+(?:\.\d+)?)$")
 
@@ -36,13 +36,22 @@ class JobExtra:
     output_dir: Path | None
 
 
+def is_auto(value: Any) -> bool:
+    """Whether a keyword has ACME's ``"auto"`` value.
+
+    >>> is_auto("auto"), is_auto("8GBS")
+    (True, False)
+    """
+    return isinstance(value, str) and value == "auto"
+
+
 def check_memory(value: Any) -> MemoryRequest:
     """Step 4: None/"auto", ``"estimate_memuse:<N>"`` or ``"<n>MB"``/``"<n>GB"``.
 
     >>> check_memory("2GB"), check_memory("estimate_memuse:3")
     (MemoryRequest(mb=2000, estimated_gb=None), MemoryRequest(mb=3072, estimated_gb=3))
     """
-    if value is None or (isinstance(value, str) and value == "auto"):
+    if value is None or is_auto(value):
         return MemoryRequest(None)
     if isinstance(value, str) and (match := _ESTIMATE.match(value)):
         gigabytes = max(1, math.ceil(float(match.group(1))))

@@ -23,7 +23,7 @@ from .._interactive import ask_yes_no, is_interactive
 from .._logging import ensure_configured, get_logger
 from ..errors import AcmeValueError, SlurmError
 from . import _slurm_info
-from ._options import check_memory
+from ._options import check_memory, is_auto
 from .client import cluster_cleanup, find_client, live_workers
 from .local import local_cluster_setup
 from .slurm import slurm_cluster_setup
@@ -192,7 +192,7 @@ def _site_setup(site: str, options: dict[str, Any], kwargs: dict[str, Any]) -> A
     _legacy(options, kwargs)
     processes = kwargs.pop("processes_per_worker", 1)
     partition = options["partition"]
-    if partition == "auto":
+    if is_auto(partition):
         estimate = check_memory(options["mem_per_worker"]).estimated_gb
         if estimate is None:
             raise SlurmError(

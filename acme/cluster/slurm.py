@@ -27,6 +27,7 @@ from ._options import (
     check_flags,
     check_job_extra,
     check_memory,
+    is_auto,
 )
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def _check_partition(
 ) -> str:
     """Step 2."""
     valid = [name for name in names if name not in (invalid or ())]
-    if partition == "auto":
+    if is_auto(partition):
         request = check_memory(mem_per_worker)
         if request.estimated_gb is None:
             return default or valid[0]
