@@ -170,10 +170,12 @@ class Run:
             resolved = self.scattered
         task = functools.partial(run_batch, func, store, task_id)
         token = uuid.uuid4().hex
-        for call in _calls(shared, indices, resolved):
-            key = f"{self.name}-{token}-{call[0]}"
-            self.futures.append(self.client.submit(task, [call], key=key, pure=False))
-            self.batches[key] = [call[0]]
+        batches = [[call] for call in _calls(shared, indices, resolved)]
+        keys = [f"{self.name}-{token}-{batch[0][0]}" for batch in batches]
+        self.futures = self.client.map(task, batches, key=keys, pure=False)
+        self.batches = {
+            key: [b[0] for b in batch] for key, batch in zip(keys, batches, strict=True)
+        }
 
     def wait(
         self,
@@ -197,8 +199,11 @@ class Run:
         watchdog.start()
         try:
             with tqdm(total=total, disable=not progress, file=sys.stderr) as bar:
-                for future in as_completed(self.futures):
-                    for call in self._collect(future):
+                settled = as_completed(
+                    self.futures, with_results=True, raise_errors=False
+                )
+                for future, result in settled:
+                    for call in self._collect(future, result):
                         outcome.add(call)
                         on_result(call)
                     bar.update(len(self.batches[future.key]))
@@ -227,9 +232,10 @@ class Run:
                 self.client.cancel(pending, force=True)
                 return
 
-    def _collect(self, future: Future[Any]) -> list[CallOutcome]:
+    def _collect(self, future: Future[Any], result: Any) -> list[CallOutcome]:
+        """Per-call outcomes of a settled task (``result``: its value if finished)."""
         if future.status == "finished":
-            calls: list[CallOutcome] = future.result()
+            calls: list[CallOutcome] = result
             return calls
         from distributed import KilledWorker
 
