@@ -73,6 +73,12 @@ class Stacking:
         """The shape with the stacking axis set to ``n_inputs`` (``inf`` kept)."""
         return tuple(n_inputs if s is None else s for s in self.shape)
 
+    @property
+    def slot(self) -> tuple[int, ...]:
+        """Shape of one call's slot (the stacking axis removed); ``inf`` as -1."""
+        sizes = (s for k, s in enumerate(self.shape) if k != self.axis)
+        return tuple(-1 if s == math.inf else int(s or 0) for s in sizes)
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:

@@ -7,6 +7,7 @@ daemon's ``compute()`` reads the per-call tables again, submits the calls throug
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -128,13 +129,10 @@ class ACMEdaemon:
             layout.manifest.mark(call.index, DONE, file)
         layout.manifest.save(force=False)
 
-    def _flush_manifest(self) -> None:
+    def _save_manifest(self, force: bool = True) -> None:
+        """Write the manifest (unless ``force``: only changes, throttled)."""
         if self._state.layout is not None:
-            self._state.layout.manifest.save(force=False)
-
-    def _save_manifest(self) -> None:
-        if self._state.layout is not None:
-            self._state.layout.manifest.save()
+            self._state.layout.manifest.save(force)
 
     def _run(self, client: Client, shared: SharedArgs, indices: list[int]) -> Outcome:
         workers = live_workers(client)
@@ -161,7 +159,9 @@ class ACMEdaemon:
                     indices,
                 )
                 return run.wait(
-                    self.config.verbose is not False, self._record, self._flush_manifest
+                    self.config.verbose is not False,
+                    self._record,
+                    functools.partial(self._save_manifest, force=False),
                 )
         except KeyboardInterrupt:
             self._interrupted(run)

@@ -130,23 +130,22 @@ def tty(monkeypatch) -> None:
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
 
 
-@pytest.fixture
-def client() -> Iterator[Client]:
-    """A thread-based LocalCluster with two single-threaded workers."""
+def _local_client(processes: bool) -> Iterator[Client]:
     cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+        n_workers=2, threads_per_worker=1, processes=processes, dashboard_address=":0"
     )
     with Client(cluster) as client:
         yield client
     cluster.close()
+
+
+@pytest.fixture
+def client() -> Iterator[Client]:
+    """A thread-based LocalCluster with two single-threaded workers."""
+    yield from _local_client(processes=False)
 
 
 @pytest.fixture
 def process_client() -> Iterator[Client]:
     """A process-based LocalCluster with two single-threaded workers."""
-    cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-    )
-    with Client(cluster) as client:
-        yield client
-    cluster.close()
+    yield from _local_client(processes=True)

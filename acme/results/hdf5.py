@@ -74,14 +74,6 @@ def _replace(group: Any, name: str, data: Any) -> None:
     group.create_dataset(name, data=data)
 
 
-def _slot(stacking: Stacking, n_inputs: int) -> tuple[int, ...]:
-    """Shape of one call's slot; an ``inf`` axis counts as 0 (anything fits)."""
-    shape = [
-        s for k, s in enumerate(stacking.normalised(n_inputs)) if k != stacking.axis
-    ]
-    return tuple(-1 if np.isinf(s) else int(s) for s in shape)
-
-
 def fit_slot(index: int, value: Any, slot: tuple[int, ...]) -> np.ndarray:
     """``value`` as an array of the slot's shape (``-1``: keep the value's extent)."""
     array = np.asarray(value)
@@ -123,7 +115,7 @@ class PerCallSink:
 
         if self.stacking is not None:
             first, extras = split_result(value)
-            slot = fit_slot(index, first, _slot(self.stacking, self.n_inputs))
+            slot = fit_slot(index, first, self.stacking.slot)
         try:
             if self.stacking is not None:
                 data = [slot, *(_storable(extra) for extra in extras)]
@@ -226,11 +218,10 @@ def _virtual_dataset(
     layout = h5py.VirtualLayout(
         shape=tuple(int(s) for s in shape), dtype=stacking.dtype, maxshape=maxshape
     )
-    fixed_slot = tuple(int(shape[k]) for k in slot_axes)
     for i, item in enumerate(info):
         if item is None and inf_axis is not None:
             continue  # its extent is unknown until the file exists
-        source_shape = item[0] if item is not None else fixed_slot
+        source_shape = item[0] if item is not None else stacking.slot
         source = h5py.VirtualSource(_relative(name, i), "result_0", shape=source_shape)
         index: list[Any] = [slice(None)] * len(shape)
         index[stacking.axis] = i
@@ -279,19 +270,20 @@ class SingleFileSink:
         """Write call ``index``'s datasets into the file (replacing old ones)."""
         import h5py
 
+        slot, axis = None, 0
         if self.stacking is not None:
             first, extras = split_result(value)
-            slot = fit_slot(index, first, _slot(self.stacking, self.n_inputs))
+            slot, axis = fit_slot(index, first, self.stacking.slot), self.stacking.axis
             data = [_storable(extra) for extra in extras]
         else:
-            slot, data = None, datasets_of(value, split_all=False)
+            data = datasets_of(value, split_all=False)
         with self._locked(), h5py.File(self.container, "r+") as h5:
             group = h5.require_group(f"comp_{index}") if data or slot is None else None
             if group is not None:
                 for key in list(group):
                     del group[key]
             if slot is not None:
-                _write_slot(h5["result_0"], index, slot, self.stacking)
+                _write_slot(h5["result_0"], index, slot, axis)
             for k, dataset in enumerate(data, start=0 if slot is None else 1):
                 _replace(group, f"result_{k}", dataset)
         return str(self.container)
@@ -313,19 +305,17 @@ class SingleFileSink:
         )
 
 
-def _write_slot(
-    dataset: Any, index: int, slot: np.ndarray, stacking: Stacking | None
-) -> None:
-    assert stacking is not None
+def _write_slot(dataset: Any, index: int, slot: np.ndarray, axis: int) -> None:
+    """Write call ``index``'s slot, growing an unlimited (``inf``) axis as needed."""
     where: list[Any] = [slice(None)] * dataset.ndim
-    where[stacking.axis] = index
-    slot_axes = [k for k in range(dataset.ndim) if k != stacking.axis]
-    for position, axis in enumerate(slot_axes):
-        if dataset.maxshape[axis] is None:
+    where[axis] = index
+    slot_axes = [k for k in range(dataset.ndim) if k != axis]
+    for position, growing in enumerate(slot_axes):
+        if dataset.maxshape[growing] is None:
             extent = slot.shape[position]
-            if dataset.shape[axis] < extent:
-                dataset.resize(extent, axis=axis)
-            where[axis] = slice(0, extent)
+            if dataset.shape[growing] < extent:
+                dataset.resize(extent, axis=growing)
+            where[growing] = slice(0, extent)
     dataset[tuple(where)] = slot
 
 

@@ -51,9 +51,7 @@ class MemorySink:
         """Checked on the worker: a stacked value must fit its slot."""
         if self.stacking is not None:
             first, _ = split_result(value)
-            slot = list(self._shape(self.stacking))
-            del slot[self.stacking.axis]
-            check_slot(index, first, tuple(slot))
+            check_slot(index, first, self.stacking.slot)
         return value
 
     def finalize(self, values: Sequence[Any]) -> Any:
