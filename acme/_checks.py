@@ -22,6 +22,7 @@ __all__ = [
     "as_mem_mb",
     "is_integral",
     "is_number",
+    "must_be",
     "type_of",
 ]
 
@@ -35,6 +36,21 @@ def type_of(value: Any) -> str:
     "<class 'str'>"
     """
     return str(type(value))
+
+
+def must_be(subject: str, allowed: str, value: Any, *, show_type: bool = False) -> str:
+    """The one form of acme's validation messages: what is allowed, what was given.
+
+    ``subject`` is written as given (a keyword goes in backticks); the value is
+    shown by its ``repr``, or by its type when ``show_type`` is set.
+
+    >>> must_be("`n_workers`", "'auto' or an integer >= 1", 0)
+    "`n_workers` has to be 'auto' or an integer >= 1, not 0"
+    >>> must_be("`debug`", "`True` or `False`", "yes", show_type=True)
+    "`debug` has to be `True` or `False`, not <class 'str'>"
+    """
+    shown = type_of(value) if show_type else repr(value)
+    return f"{subject} has to be {allowed}, not {shown}"
 
 
 def is_number(value: Any) -> bool:
@@ -77,10 +93,10 @@ def as_int(value: Any, name: str, lo: int) -> int:
     4
     """
     if not is_number(value):
-        raise AcmeTypeError(f"`{name}` has to be a scalar, not {type_of(value)}")
+        raise AcmeTypeError(must_be(f"`{name}`", "a scalar", value, show_type=True))
     if not is_integral(value) or int(value) < lo:
         raise AcmeValueError(
-            f"`{name}` has to be an integer between {lo} and inf, not {value!r}"
+            must_be(f"`{name}`", f"an integer between {lo} and inf", value)
         )
     return int(value)
 

@@ -59,7 +59,7 @@ class Outcome:
 
 
 class InterruptGuard:
-    """Makes sure a Ctrl-C reaches ``compute()`` (API.md 4.7).
+    """Makes sure a Ctrl-C reaches ``compute()``.
 
     Python drops a KeyboardInterrupt raised while the main thread runs a gc
     callback or a finaliser (distributed installs such callbacks). While the guard

@@ -1,4 +1,4 @@
-"""Memory estimate for ``partition="auto"`` (API.md section 6.6).
+"""Memory estimate for ``partition="auto"``.
 
 A few randomly chosen calls each run in a child Python process on this host; the
 resident memory of that process and its children is sampled once per second, and

@@ -1,7 +1,7 @@
 """``ParallelMap`` keywords -> a frozen :class:`Settings` object.
 
 The only ParallelMap code that compares against ``"auto"``. Every argument error
-of the constructor's steps 3-14 (API.md section 2.2) is raised here, in order.
+of the constructor's steps 3-14 is raised here, in order.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class Stacking:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Validated ``ParallelMap`` options (see API.md section 2.3)."""
+    """Validated ``ParallelMap`` options."""
 
     output: OutputMode
     stacking: Stacking | None
@@ -304,7 +304,7 @@ def _mem_per_worker(value: Any) -> int | None:
 
 
 def from_public(kw: dict[str, Any], has_task_id: bool) -> Settings:
-    """Validate the keywords of steps 3-14 (API.md section 2.2) in order.
+    """Validate the keywords of steps 3-14 in order.
 
     Parameters
     ----------

@@ -2,7 +2,7 @@
 
 The client is attached (a default client exists) or started: a LocalCluster, or
 SLURM workers through the site's or the vanilla set-up, with the memory estimate
-first for ``partition="auto"`` (API.md sections 6.1-6.7).
+first for ``partition="auto"``.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def acquire_client(state: RunState) -> None:
 
 
 def _start_client(state: RunState) -> Client:
-    """Start a local or SLURM cluster for this map (API.md 6.1-6.3, 6.6)."""
+    """Start a local or SLURM cluster for this map."""
     config = state.config
     config.has_slurm = use_slurm()
     if config.has_slurm:

@@ -38,7 +38,7 @@ logger = get_logger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class FuncSpec:
-    """The roles of ``func``'s parameters (API.md section 3.1)."""
+    """The roles of ``func``'s parameters."""
 
     name: str
     positional: tuple[str, ...]
@@ -142,7 +142,7 @@ def _names(names: Sequence[str]) -> str:
 def _split_keywords(
     spec: FuncSpec, args: Sequence[Any], kwargs: Mapping[str, Any]
 ) -> tuple[list[Any], dict[str, Any]]:
-    """Steps 2 and 3 of API.md section 3.1: fill positional slots, count them."""
+    """Fill positional slots, count them."""
     kwargs = dict(kwargs)
     if spec.has_task_id and TASK_ID in kwargs:
         kwargs.pop(TASK_ID)
@@ -170,7 +170,7 @@ _MISSING: Any = object()
 
 
 def _check_keywords(spec: FuncSpec, kwargs: Mapping[str, Any]) -> None:
-    """Step 4 of API.md section 3.1: unknown and missing keyword names."""
+    """Unknown and missing keyword names."""
     accepted = (*spec.keywords, *spec.required_keywords)
     unknown = [key for key in kwargs if key not in accepted]
     if unknown and not spec.var_keyword:
@@ -200,7 +200,7 @@ def _vector_length(value: Any) -> int | None:
 
 
 def _keyword_length(value: Any, default: Any) -> int | None:
-    """Length of a keyword vector candidate, or None (API.md section 3.2)."""
+    """Length of a keyword vector candidate, or None."""
     length = _vector_length(value)
     if length is None or default is _MISSING:
         return length
@@ -212,7 +212,7 @@ def _keyword_length(value: Any, default: Any) -> int | None:
 
 
 def _count_calls(lengths: list[int], n_inputs: int | None) -> int:
-    """The number of calls from the candidates' lengths (API.md section 3.3)."""
+    """The number of calls from the candidates' lengths."""
     if n_inputs is None:
         if len(set(lengths)) != 1 or lengths[0] == 0:
             low, high = (min(lengths), max(lengths)) if lengths else (0, 0)
@@ -231,7 +231,7 @@ def _count_calls(lengths: list[int], n_inputs: int | None) -> int:
 
 
 def _entry(value: Any, n_inputs: int, splittable: bool) -> Any:
-    """The ``argv``/``kwargv`` entry of one argument (API.md section 3.4)."""
+    """The ``argv``/``kwargv`` entry of one argument."""
     if isinstance(value, list | tuple) and len(value) == n_inputs:
         return value
     if (

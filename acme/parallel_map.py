@@ -1,6 +1,6 @@
 """``ParallelMap``: the public boundary of acme.
 
-The constructor does all set-up work, in the order of API.md section 2.2::
+The constructor does all set-up work, in this order::
 
     ParallelMap(func, *args, **kw)
      ├─ _settings (verbose, n_inputs, steps 3-14) -> Settings
@@ -16,7 +16,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from . import _logging
 from ._checks import type_of
@@ -40,9 +40,6 @@ from .results.layout import (
     prepare,
     safe_name,
 )
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["ParallelMap"]
 
@@ -273,7 +270,7 @@ class ParallelMap:
     def _warn_arguments(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], plan: CallPlan
     ) -> None:
-        """Warnings of API.md section 3.5 about large and callable arguments."""
+        """Warnings about large and callable arguments."""
         named = [(None, value) for value in args] + list(kwargs.items())
         for name, value in named:
             try:

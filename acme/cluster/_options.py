@@ -1,4 +1,4 @@
-"""Keywords of ``slurm_cluster_setup`` -> validated values (API.md section 8.2).
+"""Keywords of ``slurm_cluster_setup`` -> validated values.
 
 The only cluster code that compares against ``"auto"``.
 """
@@ -71,7 +71,7 @@ def check_flags(**flags: Any) -> None:
 
 
 def check_counts(lower_bounds: dict[str, tuple[Any, int]]) -> dict[str, int]:
-    """Integer keywords with their lower bounds (common rules of API.md 8)."""
+    """Integer keywords with their lower bounds."""
     return {name: as_int(value, name, lo) for name, (value, lo) in lower_bounds.items()}
 
 

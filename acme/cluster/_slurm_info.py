@@ -58,7 +58,7 @@ def is_slurm_node() -> bool:
 
 
 def use_slurm() -> bool:
-    """Whether acme starts SLURM workers, by ``acme.cluster`` (API.md section 6.2).
+    """Whether acme starts SLURM workers, by ``acme.cluster``.
 
     Raises
     ------
@@ -154,7 +154,7 @@ class PartitionInfo:
     node_mem: int | None
 
     def cap_mb(self, n_cores: int) -> int | None:
-        """Memory one worker with ``n_cores`` may use (API.md 8.2 step 7)."""
+        """Memory one worker with ``n_cores`` may use."""
         if self.qos_mem is not None:
             return self.qos_mem
         if self.max_mem_per_cpu is not None:

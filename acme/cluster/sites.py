@@ -172,7 +172,7 @@ def _memory_and_cores(
 
 
 def _site_setup(site: str, options: dict[str, Any], kwargs: dict[str, Any]) -> Any:
-    """The steps of API.md 8.3/8.4 shared by both sites."""
+    """The set-up steps shared by both sites."""
     ensure_configured()
     profile = config.get(f"sites.{site}")
     existing = _existing(options["start_client"])

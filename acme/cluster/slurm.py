@@ -1,8 +1,8 @@
 """``slurm_cluster_setup``: SLURM workers through ``dask_jobqueue.SLURMCluster``.
 
-Keywords are validated in the order of API.md section 8.2, mapped onto
+Keywords are validated in the documented order, mapped onto
 ``SLURMCluster`` in one function (:func:`_cluster_kwargs`), and the set-up waits
-until ``n_workers_startup`` workers are live (section 6.5).
+until ``n_workers_startup`` workers are live.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import config
 from .._interactive import ask, is_interactive
@@ -29,9 +29,6 @@ from ._options import (
     check_memory,
     is_auto,
 )
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["pick_partition", "slurm_cluster_setup"]
 
@@ -336,7 +333,7 @@ def _live(cluster: Any) -> int:
 
 
 def _wait(cluster: Any, counts: dict[str, int], interactive: bool) -> bool:
-    """Wait for ``n_workers_startup`` workers (API.md 6.5); False if aborted."""
+    """Wait for ``n_workers_startup`` workers; False if aborted."""
     from tqdm.auto import tqdm
 
     wanted, total = counts["n_workers_startup"], counts["n_workers"]

@@ -1,7 +1,7 @@
 """HDF5 results: one file per call linked into a container, or one shared file.
 
-Per-call datasets follow API.md section 5.3; stacking (``result_shape``) section
-5.5. Per-call files are written atomically; the single file is written in place
+Per-call datasets hold the return value's elements; with ``result_shape`` element
+0 is stacked. Per-call files are written atomically; the single file is written in place
 under a ``distributed.Lock`` named after its path.
 """
 
@@ -59,7 +59,7 @@ def _storable(value: Any) -> Any:
 
 
 def datasets_of(value: Any, split_all: bool) -> list[Any]:
-    """The ``result_k`` datasets of a return value (API.md section 5.3)."""
+    """The ``result_k`` datasets of a return value."""
     values = list(value) if isinstance(value, list | tuple) else [value]
     if not split_all and all(_is_scalar(v) for v in values):
         if any(isinstance(v, str) for v in values):

@@ -1,4 +1,4 @@
-"""Old-folder housekeeping (``cleanup_threshold_days``, API.md section 5.10).
+"""Old-folder housekeeping (``cleanup_threshold_days``).
 
 Only directories directly in the base folder whose name matches
 ``ACME_YYYYMMDD-hhmmss-ffffff`` exactly are ever considered.

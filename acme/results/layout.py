@@ -1,4 +1,4 @@
-"""Output folder resolution, file naming and log file placement (API.md section 5.1)."""
+"""Output folder resolution, file naming and log file placement."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ class OutputLayout:
 
 
 def holds_run(folder: Path, name: str) -> bool:
-    """Whether ``folder`` contains artefacts of a run of ``name`` (API.md 5.9)."""
+    """Whether ``folder`` contains artefacts of a run of ``name``."""
     if not folder.is_dir():
         return False
     fixed = (f".acme_{name}.json", f"{name}_payload", f"{name}.h5")
