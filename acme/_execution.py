@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from . import config
 from ._forensics import dead_worker_job
 from ._logging import get_logger
-from .broadcast import SharedArgs
+from .broadcast import CallArgs
 from .results._worker import Call, CallOutcome, run_batch
 
 if TYPE_CHECKING:
@@ -112,10 +112,10 @@ def _jobs_pending(client: Client) -> bool:
 
 
 def _calls(
-    shared: SharedArgs, indices: Sequence[int], resolved: Sequence[Any]
+    call_args: CallArgs, indices: Sequence[int], resolved: Sequence[Any]
 ) -> Iterator[Call]:
     for index in indices:
-        args, kwargs = shared.for_call(index, resolved)
+        args, kwargs = call_args.for_call(index, resolved)
         yield index, args, kwargs
 
 
@@ -123,13 +123,13 @@ def run_in_process(
     func: Callable[..., Any],
     store: Callable[[int, Any], Any],
     task_id: bool,
-    shared: SharedArgs,
+    call_args: CallArgs,
     indices: Sequence[int],
     on_result: Callable[[CallOutcome], None],
 ) -> Outcome:
     """Run the calls one after another here; the first exception propagates as is."""
     outcome = Outcome()
-    for index, args, kwargs in _calls(shared, indices, shared.values):
+    for index, args, kwargs in _calls(call_args, indices, call_args.shared):
         call_kwargs = {**kwargs, "taskID": index} if task_id else kwargs
         call = CallOutcome(index, store(index, func(*args, **call_kwargs)))
         outcome.add(call)
@@ -154,23 +154,23 @@ class Run:
         func: Callable[..., Any],
         store: Callable[[int, Any], Any],
         task_id: bool,
-        shared: SharedArgs,
+        call_args: CallArgs,
         indices: Sequence[int],
     ) -> None:
         """Scatter shared values once and submit one task per call."""
         from ._plugin import PLUGIN_NAME, SysPathPlugin
 
         self.client.register_plugin(SysPathPlugin(sys.path), name=PLUGIN_NAME)
-        resolved: Sequence[Any] = shared.values
-        if shared.values and len(indices) > 1:
+        resolved: Sequence[Any] = call_args.shared
+        if call_args.shared and len(indices) > 1:
             # sent once to every worker; a single call just carries its values
             self.scattered = self.client.scatter(
-                shared.values, broadcast=True, hash=False
+                call_args.shared, broadcast=True, hash=False
             )
             resolved = self.scattered
         task = functools.partial(run_batch, func, store, task_id)
         token = uuid.uuid4().hex
-        batches = [[call] for call in _calls(shared, indices, resolved)]
+        batches = [[call] for call in _calls(call_args, indices, resolved)]
         keys = [f"{self.name}-{token}-{batch[0][0]}" for batch in batches]
         self.futures = self.client.map(task, batches, key=keys, pure=False)
         self.batches = {

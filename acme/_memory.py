@@ -19,7 +19,7 @@ from typing import Any
 
 from . import config
 from ._logging import get_logger
-from .broadcast import SharedArgs
+from .broadcast import CallArgs
 
 __all__ = ["estimate_memory_gb"]
 
@@ -77,14 +77,14 @@ def _profile(
 
 
 def estimate_memory_gb(
-    func: Callable[..., Any], name: str, shared: SharedArgs, task_id: bool
+    func: Callable[..., Any], name: str, call_args: CallArgs, task_id: bool
 ) -> int:
     """Whole GiB one call of ``func`` needs: the mean peak of a few calls, >= 1."""
     logger.info("Estimating memory footprint of %s", name)
-    runs = min(shared.n_inputs, int(config.get("memory-estimate.max-runs")))
+    runs = min(call_args.n_calls, int(config.get("memory-estimate.max-runs")))
     peaks = []
-    for index in random.sample(range(shared.n_inputs), runs):
-        args, kwargs = shared.for_call(index, shared.values)
+    for index in random.sample(range(call_args.n_calls), runs):
+        args, kwargs = call_args.for_call(index, call_args.shared)
         if task_id:
             kwargs["taskID"] = index
         peaks.append(_profile(func, args, kwargs))

@@ -101,9 +101,9 @@ def new_state(
         func=func,
         argv=plan.argv,
         kwargv=plan.kwargv,
-        n_calls=plan.n_inputs,
+        n_calls=plan.n_calls,
         collect_results=output is OutputMode.MEMORY,
-        result_shape=stacking.normalised(plan.n_inputs) if stacking else None,
+        result_shape=stacking.normalised(plan.n_calls) if stacking else None,
         stacking_dim=stacking.axis if stacking else None,
         result_dtype=stacking.dtype if stacking else "float",
         write_worker_results=output.on_disk,
@@ -120,17 +120,17 @@ def new_state(
         cleanup_threshold_days=settings.cleanup_threshold_days,
     )
     folder = _output_folder(settings, func)
-    sink = make_sink(settings, plan.n_inputs, folder, safe_name(func))
+    sink = make_sink(settings, plan.n_calls, folder, safe_name(func))
     identity: dict[str, Any] = {}
     if folder is not None:
-        shared = call_arguments(plan.argv, plan.kwargv, plan.n_inputs)
+        call_args = call_arguments(plan.argv, plan.kwargv, plan.n_calls)
         identity = {
             "function": func_id(func),
-            "n_inputs": plan.n_inputs,
+            "n_inputs": plan.n_calls,
             "mode": output.value,
             "result_shape": _json_shape(config.result_shape),
             "result_dtype": stacking.dtype if stacking else None,
-            "fingerprints": fingerprints(shared),
+            "fingerprints": fingerprints(call_args),
         }
     return RunState(spec, settings, config, sink, folder, identity)
 

@@ -8,6 +8,7 @@ tables (possibly edited by the caller since) into what each call receives.
 
 from __future__ import annotations
 
+import enum
 import functools
 import inspect
 import sys
@@ -22,9 +23,10 @@ from .errors import AcmeValueError, BroadcastError
 
 __all__ = [
     "TASK_ID",
+    "ArgKind",
+    "CallArgs",
     "CallPlan",
     "FuncSpec",
-    "SharedArgs",
     "call_arguments",
     "func_name",
     "inspect_func",
@@ -51,25 +53,32 @@ class FuncSpec:
 
 @dataclass(frozen=True, slots=True)
 class CallPlan:
-    """The calls to run: ``n_inputs`` and the per-call tables."""
+    """The calls to run: their number and the per-call tables."""
 
-    n_inputs: int
+    n_calls: int
     argv: list[Any]
     kwargv: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class SharedArgs:
-    """Per-call arguments of every call, with shared values listed once.
+class ArgKind(enum.Enum):
+    """How one argument reaches the calls."""
 
-    ``positional[j]`` and ``keywords[k]`` are either ``("shared", slot)``
-    references into ``values`` or ``("split", entry)`` sequences indexed per call.
+    SHARED = "shared"  # one value for every call, listed once in ``CallArgs.shared``
+    PER_CALL = "per-call"  # a sequence with one element per call
+
+
+@dataclass(frozen=True, slots=True)
+class CallArgs:
+    """The arguments of every call, with the values all calls share listed once.
+
+    ``positional[j]`` and ``keywords[k]`` are either ``(SHARED, slot)`` references
+    into ``shared`` or ``(PER_CALL, entry)`` sequences indexed per call.
     """
 
-    n_inputs: int
-    values: list[Any]
-    positional: list[tuple[str, Any]]
-    keywords: dict[str, tuple[str, Any]]
+    n_calls: int
+    shared: list[Any]
+    positional: list[tuple[ArgKind, Any]]
+    keywords: dict[str, tuple[ArgKind, Any]]
 
     def for_call(
         self, index: int, resolved: Sequence[Any]
@@ -83,8 +92,8 @@ class SharedArgs:
         return args, kwargs
 
 
-def _pick(kind: str, item: Any, index: int, resolved: Sequence[Any]) -> Any:
-    if kind == "shared":
+def _pick(kind: ArgKind, item: Any, index: int, resolved: Sequence[Any]) -> Any:
+    if kind is ArgKind.SHARED:
         return resolved[item]
     if isinstance(item, np.ndarray):
         return item.squeeze()[index]
@@ -268,7 +277,7 @@ def plan_calls(
     --------
     >>> def f(x, y, z=3): ...
     >>> plan = plan_calls(f, [[2, 4, 6, 8], 4], {}, None)
-    >>> plan.n_inputs, plan.argv
+    >>> plan.n_calls, plan.argv
     (4, [[2, 4, 6, 8], [4]])
     """
     spec = inspect_func(func)
@@ -292,18 +301,20 @@ def plan_calls(
     return CallPlan(n_calls, argv, kwargv)
 
 
-def _split_kind(entry: Any, n_inputs: int, name: str) -> tuple[str, Any]:
+def _split_kind(entry: Any, n_inputs: int, name: str) -> tuple[ArgKind, Any]:
     """Whether an entry is split per call or shared, checking its length."""
     if isinstance(entry, np.ndarray):
         if entry.ndim >= 1 and entry.squeeze().ndim == 1 and entry.size == n_inputs:
-            return "split", entry
+            return ArgKind.PER_CALL, entry
         if entry.ndim >= 1 and len(entry) == 1:
-            return "shared", entry[0]
+            return ArgKind.SHARED, entry[0]
     elif isinstance(entry, list | tuple):
         if len(entry) == n_inputs:
-            return ("shared", entry[0]) if n_inputs == 1 else ("split", entry)
+            if n_inputs == 1:
+                return ArgKind.SHARED, entry[0]
+            return ArgKind.PER_CALL, entry
         if len(entry) == 1:
-            return "shared", entry[0]
+            return ArgKind.SHARED, entry[0]
     raise BroadcastError(
         f"<ParallelMap> {name} has to be a sequence of length 1 or {n_inputs} "
         f"(`n_inputs`), not {type(entry).__name__} of length "
@@ -313,7 +324,7 @@ def _split_kind(entry: Any, n_inputs: int, name: str) -> tuple[str, Any]:
 
 def call_arguments(
     argv: Sequence[Any], kwargv: Mapping[str, Any], n_inputs: int
-) -> SharedArgs:
+) -> CallArgs:
     """Read the per-call tables into split and shared arguments.
 
     Raises
@@ -323,24 +334,24 @@ def call_arguments(
 
     Examples
     --------
-    >>> shared = call_arguments([[1, 2], [10]], {"z": [5]}, 2)
-    >>> shared.values
+    >>> call_args = call_arguments([[1, 2], [10]], {"z": [5]}, 2)
+    >>> call_args.shared
     [10, 5]
-    >>> shared.for_call(1, shared.values)
+    >>> call_args.for_call(1, call_args.shared)
     ([2, 10], {'z': 5})
     """
     values: list[Any] = []
 
-    def classify(entry: Any, name: str) -> tuple[str, Any]:
+    def classify(entry: Any, name: str) -> tuple[ArgKind, Any]:
         kind, item = _split_kind(entry, n_inputs, name)
-        if kind == "shared":
+        if kind is ArgKind.SHARED:
             values.append(item)
             return kind, len(values) - 1
         return kind, item
 
     positional = [classify(e, f"`argv[{j}]`") for j, e in enumerate(argv)]
     keywords = {k: classify(e, f"`kwargv[{k!r}]`") for k, e in kwargv.items()}
-    return SharedArgs(n_inputs, values, positional, keywords)
+    return CallArgs(n_inputs, values, positional, keywords)
 
 
 def size_of(obj: Any, varname: str = "", *, max_calls: int = 1_000_000) -> float:

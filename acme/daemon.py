@@ -17,7 +17,7 @@ from ._execution import InterruptGuard, Outcome, Run, run_in_process
 from ._forensics import all_jobs, slurm_report
 from ._settings import StopClient
 from ._state import RunState
-from .broadcast import SharedArgs, call_arguments
+from .broadcast import CallArgs, call_arguments
 from .cluster.client import cluster_cleanup, live_workers
 from .errors import AcmeTypeError, AcmeValueError, ComputationError, NoWorkersError
 from .results._worker import CallOutcome
@@ -72,10 +72,10 @@ class ACMEdaemon:
         if client is None:
             return None
         as_bool(debug, "`debug` has to be `True` or `False`, not {type}")
-        shared = call_arguments(
+        call_args = call_arguments(
             self.config.argv, self.config.kwargv, self.config.n_calls
         )
-        done = self._plan_files(shared)
+        done = self._plan_files(call_args)
         indices = [i for i in range(self.config.n_calls) if i not in done]
         try:
             if debug:
@@ -84,25 +84,25 @@ class ACMEdaemon:
                     self.config.func,
                     self._state.sink.local().store,
                     self._state.spec.has_task_id,
-                    shared,
+                    call_args,
                     indices,
                     self._record,
                 )
             else:
-                outcome = self._run(client, shared, indices)
+                outcome = self._run(client, call_args, indices)
             outcome.values.update(done)
             return self._finish(outcome, len(indices))
         finally:
             self._save_manifest()
             _logging.flush()
 
-    def _plan_files(self, shared: SharedArgs) -> dict[int, str]:
+    def _plan_files(self, call_args: CallArgs) -> dict[int, str]:
         """Fingerprint the calls, apply ``resume``; the result files to reuse."""
         layout = self._state.layout
         if layout is None:
             return {}
         manifest = layout.manifest
-        identity = {**self._state.identity, "fingerprints": fingerprints(shared)}
+        identity = {**self._state.identity, "fingerprints": fingerprints(call_args)}
         reuse: set[int] = set()
         if self._state.settings.resume:
             difference = manifest.difference(identity)
@@ -134,7 +134,7 @@ class ACMEdaemon:
         if self._state.layout is not None:
             self._state.layout.manifest.save(force)
 
-    def _run(self, client: Client, shared: SharedArgs, indices: list[int]) -> Outcome:
+    def _run(self, client: Client, call_args: CallArgs, indices: list[int]) -> Outcome:
         workers = live_workers(client)
         if workers == 0:
             raise NoWorkersError(
@@ -155,7 +155,7 @@ class ACMEdaemon:
                     self.config.func,
                     self._state.sink.store,
                     self._state.spec.has_task_id,
-                    shared,
+                    call_args,
                     indices,
                 )
                 return run.wait(

@@ -20,13 +20,16 @@ from typing import Any, Literal
 
 from . import _logging
 from ._checks import type_of
-from ._settings import check_n_inputs, check_verbose
+from ._dryrun import dry_run
+from ._memory import estimate_memory_gb
+from ._settings import StopClient, check_n_inputs, check_verbose
 from ._settings import from_public as settings_from_public
-from ._startup import acquire_client, dry_run
+from ._startup import acquire_client
 from ._state import RunConfig, new_state
 from ._version import __version__
 from .broadcast import (
     CallPlan,
+    call_arguments,
     inspect_func,
     plan_calls,
     size_of,
@@ -196,7 +199,7 @@ class ParallelMap:
         self._prepare_output()
         if settings.dryrun and not dry_run(self._state):
             return
-        acquire_client(self._state)
+        self._acquire_client()
         _logging.flush()
 
     # -- compatibility attributes -------------------------------------------------
@@ -267,6 +270,27 @@ class ParallelMap:
 
     # -- set-up steps ---------------------------------------------------------------
 
+    def _acquire_client(self) -> None:
+        state, config = self._state, self._state.config
+
+        def estimate_gb() -> int:
+            call_args = call_arguments(config.argv, config.kwargv, config.n_calls)
+            return estimate_memory_gb(
+                config.func, state.spec.name, call_args, state.spec.has_task_id
+            )
+
+        setup = acquire_client(state.settings, config.n_calls, estimate_gb)
+        state.handle = setup.handle
+        config.client = setup.handle.client
+        config.n_workers = setup.n_workers
+        config.has_slurm = setup.on_slurm
+        if setup.on_slurm:
+            config.partition = setup.partition
+            config.mem_per_worker = setup.mem_per_worker
+        stop = state.settings.stop_client
+        owned = setup.handle.owned
+        config.stop_client = owned if stop is StopClient.OWNED else stop.value
+
     def _warn_arguments(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], plan: CallPlan
     ) -> None:
@@ -286,12 +310,12 @@ class ParallelMap:
                     self._maxArgSize,
                 )
         for position, entry in enumerate(plan.argv):
-            if _shared_callable(entry, plan.n_inputs):
+            if _shared_callable(entry, plan.n_calls):
                 logger.warning(
                     "single callable object detected at position %d", position
                 )
         for key, entry in plan.kwargv.items():
-            if _shared_callable(entry, plan.n_inputs):
+            if _shared_callable(entry, plan.n_calls):
                 logger.warning("single callable object detected in keyword %r", key)
 
     def _prepare_output(self) -> None:

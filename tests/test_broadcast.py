@@ -119,11 +119,11 @@ def plan(func, *args, n_inputs=None, **kwargs):
 
 def calls(the_plan):
     """What each call receives: ``[(args, kwargs), ...]``."""
-    shared = call_arguments(the_plan.argv, the_plan.kwargv, the_plan.n_inputs)
+    call_args = call_arguments(the_plan.argv, the_plan.kwargv, the_plan.n_calls)
     return [
         (list(args), dict(kwargs))
         for args, kwargs in (
-            shared.for_call(i, shared.values) for i in range(the_plan.n_inputs)
+            call_args.for_call(i, call_args.shared) for i in range(the_plan.n_calls)
         )
     ]
 
@@ -259,7 +259,7 @@ def test_positional_only_parameter_given_by_name_fills_its_slot():
 
 def test_keyword_only_with_default_is_an_optional_keyword():
     p = plan(kw_only_default, 0, scale=[1, 2, 3])
-    assert p.n_inputs == 3
+    assert p.n_calls == 3
     assert calls(p) == [([0], {"scale": s}) for s in (1, 2, 3)]
     assert plan(kw_only_default, [1, 2]).kwargv == {}
 
@@ -379,7 +379,7 @@ def test_var_positional_takes_extra_positionals(args, n_inputs, argv):
 
 def test_var_positional_items_are_handled_like_positionals():
     p = plan(star, [1, 2], 5, [7, 8])
-    assert p.n_inputs == 2
+    assert p.n_calls == 2
     assert calls(p) == [([1, 5, 7], {}), ([2, 5, 8], {})]
     with pytest.raises(
         BroadcastError, match="found 2 objects containing 2 to 3 elements"
@@ -389,7 +389,7 @@ def test_var_positional_items_are_handled_like_positionals():
 
 def test_var_positional_and_var_keyword_only():
     p = plan(only_star, [1, 2], 5, k=[3, 4], s="ab")
-    assert p.n_inputs == 2
+    assert p.n_calls == 2
     assert calls(p) == [([1, 5], {"k": 3, "s": "ab"}), ([2, 5], {"k": 4, "s": "ab"})]
 
 
@@ -407,14 +407,14 @@ def test_var_positional_and_var_keyword_only():
 )
 def test_var_keyword_accepts_unknown_names(kwargs, n_inputs, expected):
     p = plan(h, [1, 2], **kwargs)
-    assert p.n_inputs == n_inputs
+    assert p.n_calls == n_inputs
     assert calls(p) == expected
 
 
 def test_var_keyword_values_have_no_default():
     # Unmatched keywords have "no default": a list counts when inferring n_inputs.
     p = plan(h, 0, extra=[5, 6, 7])
-    assert p.n_inputs == 3
+    assert p.n_calls == 3
     assert p.argv == [[0]]
     assert p.kwargv == {"extra": [5, 6, 7]}
 
@@ -521,7 +521,7 @@ def two_required(x, *, scale, shift):
 )
 def test_missing_required_keyword(func, kwargs, missing):
     if not missing:
-        assert plan(func, [1, 2], **kwargs).n_inputs == 2
+        assert plan(func, [1, 2], **kwargs).n_calls == 2
         return
     with pytest.raises(AcmeValueError) as info:
         plan(func, [1, 2], **kwargs)
@@ -536,7 +536,7 @@ def test_missing_required_keyword(func, kwargs, missing):
 
 
 def test_keyword_only_task_id_is_never_required():
-    assert plan(task_kw_only, [1, 2]).n_inputs == 2
+    assert plan(task_kw_only, [1, 2]).n_calls == 2
 
 
 def test_required_keyword_is_passed_by_name():
@@ -548,7 +548,7 @@ def test_required_keyword_is_passed_by_name():
 
 def test_required_keyword_is_a_vector_candidate():
     p = plan(kw_only, 0, scale=[1, 2, 3])
-    assert p.n_inputs == 3
+    assert p.n_calls == 3
     assert calls(p)[1] == ([0], {"scale": 2})
 
 
@@ -557,7 +557,7 @@ def test_required_keyword_is_a_vector_candidate():
 def test_task_id_value_of_user_is_dropped(func, user_value):
     kwargs = {} if user_value is None else {"taskID": user_value}
     p = plan(func, [5, 6, 7], **kwargs)
-    assert p.n_inputs == 3
+    assert p.n_calls == 3
     assert p.argv == [[5, 6, 7]]
     assert p.kwargv == {}
     assert calls(p) == [([5], {}), ([6], {}), ([7], {})]
@@ -597,7 +597,7 @@ def test_positional_only_task_id_is_an_ordinary_positional():
 )
 def test_positional_candidates(value, length):
     p = plan(f, value, 0)
-    assert p.n_inputs == length
+    assert p.n_calls == length
     assert p.argv[0] is value
 
 
@@ -654,7 +654,7 @@ def test_keyword_shared(value):
 def test_generator_is_shared_not_consumed():
     gen = _counter()
     p = plan(f, [1, 2, 3], gen)
-    assert p.n_inputs == 3
+    assert p.n_calls == 3
     assert all(c[0][1] is gen for c in calls(p))
     assert list(gen) == [0, 1, 2]
 
@@ -721,13 +721,13 @@ def test_keyword_not_candidate_because_of_default(func, value):
 def test_keyword_candidate_despite_default(func, value, length):
     args = (0, 0) if func is f else (0,)
     p = plan(func, *args, z=value)
-    assert p.n_inputs == length
+    assert p.n_calls == length
     assert p.kwargv["z"] is value
 
 
 def test_keyword_with_same_length_default_still_split_when_n_inputs_matches():
     p = plan(seq_default, [1, 2, 3], z=[4, 5, 6])
-    assert p.n_inputs == 3
+    assert p.n_calls == 3
     assert calls(p) == [([1], {"z": 4}), ([2], {"z": 5}), ([3], {"z": 6})]
     p = plan(seq_default, 0, z=[4, 5, 6], n_inputs=3)
     assert calls(p) == [([0], {"z": 4}), ([0], {"z": 5}), ([0], {"z": 6})]
@@ -770,7 +770,7 @@ def test_auto_distribution_failure(args, kwargs, fragment):
 
 def test_auto_zips_candidates_of_equal_length():
     p = plan(f, [1, 2, 3], (4, 5, 6), z=np.array([7, 8, 9]))
-    assert p.n_inputs == 3
+    assert p.n_calls == 3
     assert calls(p) == [([1, 4], {"z": 7}), ([2, 5], {"z": 8}), ([3, 6], {"z": 9})]
 
 
@@ -802,7 +802,7 @@ def test_auto_zips_candidates_of_equal_length():
 )
 def test_explicit_n_inputs(args, kwargs, n_inputs, expected):
     p = plan(f, *args, n_inputs=n_inputs, **kwargs)
-    assert p.n_inputs == len(expected)
+    assert p.n_calls == len(expected)
     assert calls(p) == expected
 
 
@@ -851,7 +851,7 @@ def test_shared_entries_are_one_element_lists():
 def test_vector_array_split_along_long_axis(shape, n_inputs):
     value = np.arange(4, dtype=np.float64).reshape(shape)
     p = plan(f, value, 10, n_inputs=n_inputs)
-    assert p.n_inputs == 4
+    assert p.n_calls == 4
     assert p.argv[0] is value
     received = [c[0][0] for c in calls(p)]
     assert received == [0.0, 1.0, 2.0, 3.0]
@@ -860,7 +860,7 @@ def test_vector_array_split_along_long_axis(shape, n_inputs):
 
 def test_column_array_keyword_split_into_scalars():
     p = plan(f, 1, 2, z=np.zeros((3, 1)))
-    assert p.n_inputs == 3
+    assert p.n_calls == 3
     received = [c[1]["z"] for c in calls(p)]
     assert all(type(r) is np.float64 and r == 0.0 for r in received)
 
@@ -879,7 +879,7 @@ def test_non_vector_array_shared_whole(value):
 def test_array_default_keyword_shared_whole():
     w = np.ones((3, 1))
     p = plan(g, [1, 2, 3], 0, w=w)
-    assert p.n_inputs == 3
+    assert p.n_calls == 3
     assert p.kwargv["w"][0] is w
     assert calls(p) == [([1, 0], {"w": w}), ([2, 0], {"w": w}), ([3, 0], {"w": w})]
     assert all(c[1]["w"] is w for c in calls(p))
@@ -930,7 +930,7 @@ def test_nested_lists_split_on_outer_axis():
 )
 def test_worked_examples(func, args, kwargs, n_inputs, expected):
     p = plan(func, *args, n_inputs=n_inputs, **kwargs)
-    assert p.n_inputs == len(expected)
+    assert p.n_calls == len(expected)
     assert calls(p) == expected
 
 
@@ -1042,8 +1042,8 @@ def test_worked_examples_with_n_inputs_share_whole_arrays():
     ],
 )
 def test_call_arguments(argv, kwargv, n_inputs, expected):
-    shared = call_arguments(argv, kwargv, n_inputs)
-    got = [shared.for_call(i, shared.values) for i in range(n_inputs)]
+    call_args = call_arguments(argv, kwargv, n_inputs)
+    got = [call_args.for_call(i, call_args.shared) for i in range(n_inputs)]
     assert [(list(a), dict(k)) for a, k in got] == expected
 
 
@@ -1070,9 +1070,9 @@ def test_call_arguments_does_not_modify_tables():
     argv = [[1, 2, 3], [inner], arr]
     kwargv = {"z": ["s"]}
     before = (list(argv), dict(kwargv))
-    shared = call_arguments(argv, kwargv, 3)
+    call_args = call_arguments(argv, kwargv, 3)
     for i in range(3):
-        shared.for_call(i, shared.values)
+        call_args.for_call(i, call_args.shared)
     assert all(a is b for a, b in zip(argv, before[0], strict=True))
     assert argv[:2] == [[1, 2, 3], [[4, 5, 6]]]
     assert argv[1][0] is inner
@@ -1084,18 +1084,18 @@ def test_call_arguments_does_not_modify_tables():
 
 def test_shared_values_listed_once_and_passed_by_identity():
     big = np.zeros((100, 100))
-    shared = call_arguments([[1, 2, 3], [big]], {"d": [{"k": 1}]}, 3)
-    assert len(shared.values) == 2
-    assert shared.values[0] is big
+    call_args = call_arguments([[1, 2, 3], [big]], {"d": [{"k": 1}]}, 3)
+    assert len(call_args.shared) == 2
+    assert call_args.shared[0] is big
     for i in range(3):
-        args, kwargs = shared.for_call(i, shared.values)
+        args, kwargs = call_args.for_call(i, call_args.shared)
         assert args[1] is big
-        assert kwargs["d"] is shared.values[1]
+        assert kwargs["d"] is call_args.shared[1]
 
 
 def test_for_call_uses_resolved_shared_values():
-    shared = call_arguments([[1, 2], ["local"]], {}, 2)
-    assert shared.for_call(1, ["remote"]) == ([2, "remote"], {})
+    call_args = call_arguments([[1, 2], ["local"]], {}, 2)
+    assert call_args.for_call(1, ["remote"]) == ([2, "remote"], {})
 
 
 # -- size_of (API.md 1.4 sizeOf) -----------------------------------------------

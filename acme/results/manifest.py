@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from ..broadcast import SharedArgs
+from ..broadcast import ArgKind, CallArgs
 from ._files import atomic_path
 
 __all__ = ["Manifest", "fingerprints", "func_id"]
@@ -51,26 +51,24 @@ def _digest(value: Any) -> bytes:
     return hasher.digest()
 
 
-def fingerprints(shared: SharedArgs) -> list[str]:
+def fingerprints(call_args: CallArgs) -> list[str]:
     """SHA-256 (hex) of every call's positional and keyword values."""
-    shared_digests = [_digest(value) for value in shared.values]
+    digests = [_digest(value) for value in call_args.shared]
     result = []
-    for index in range(shared.n_inputs):
+    for index in range(call_args.n_calls):
         hasher = hashlib.sha256()
-        for kind, item in shared.positional:
-            hasher.update(_part(kind, item, index, shared_digests))
-        for key in sorted(shared.keywords):
-            kind, item = shared.keywords[key]
-            hasher.update(
-                key.encode() + b"=" + _part(kind, item, index, shared_digests)
-            )
+        for kind, item in call_args.positional:
+            hasher.update(_part(kind, item, index, digests))
+        for key in sorted(call_args.keywords):
+            kind, item = call_args.keywords[key]
+            hasher.update(key.encode() + b"=" + _part(kind, item, index, digests))
         result.append(hasher.hexdigest())
     return result
 
 
-def _part(kind: str, item: Any, index: int, shared_digests: Sequence[bytes]) -> bytes:
-    if kind == "shared":
-        return bytes(shared_digests[item])
+def _part(kind: ArgKind, item: Any, index: int, digests: Sequence[bytes]) -> bytes:
+    if kind is ArgKind.SHARED:
+        return bytes(digests[item])
     element = item.squeeze()[index] if hasattr(item, "squeeze") else item[index]
     return _digest(element)
 
