@@ -1,0 +1,254 @@
+"""Locks on output folders and on the single result file.
+
+All are ``flock`` locks, which the kernel drops when their holder dies. On NFS,
+Linux maps ``flock`` onto POSIX locks: they work across hosts but belong to a
+process, hence the records of what this process holds.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import h5py
+
+from .. import config
+from .._logging import get_logger
+from ..errors import OutputError, OutputExistsError
+
+__all__ = ["RunLock", "exclusive", "open_h5", "run_is_live"]
+
+logger = get_logger(__name__)
+_GUARD = threading.Lock()
+_HELD: dict[str, str] = {}  # absolute lock path -> holder, in this process
+_WRITERS: dict[str, threading.Lock] = {}
+_FLAGS = os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+_LOCK_NB = fcntl.LOCK_EX | fcntl.LOCK_NB
+_UNLOCKABLE = (
+    "cannot open {}: its file system does not support file locking ({}); set "
+    "HDF5_USE_FILE_LOCKING=FALSE in the environment of acme and of its workers"
+)
+_BUSY = (
+    "cannot open {}: another process has kept it open for {:g} s (reading results "
+    "with h5py, or a viewer?); close it there and try again"
+)
+
+
+def _key(path: Path) -> str:
+    return str(Path(os.path.abspath(path.parent)).resolve() / path.name)
+
+
+def _describe(raw: bytes) -> str:
+    try:
+        info = json.loads(raw)
+        return f"pid {info['pid']} on host {info['host']} (started {info['start']})"
+    except (ValueError, TypeError, KeyError):
+        return "an unknown process"
+
+
+class RunLock:
+    """The lock file ``<dir>/.acme_<f>.lock`` of a run; records host, pid, start.
+
+    Parameters
+    ----------
+    path : Path
+        The lock file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path, self._key, self._fd = path, _key(path), -1
+
+    def holder(self) -> str:
+        """Describe the holder (pid, host, start), or return ``"nobody"``."""
+        with _GUARD:
+            if self._key in _HELD:
+                return _HELD[self._key]
+        try:
+            return _describe(self.path.read_bytes())
+        except OSError:
+            return "nobody"
+
+    def acquire(self) -> None:
+        """Take the lock; a stale one (its holder is gone) is taken over.
+
+        Raises
+        ------
+        OutputExistsError
+            Another live process, or another thread of this one, holds the lock.
+        """
+        start = datetime.now().astimezone().isoformat(timespec="seconds")
+        info = {"host": socket.gethostname(), "pid": os.getpid(), "start": start}
+        raw = json.dumps(info).encode()
+        with _GUARD:
+            if self._key in _HELD:
+                self._refuse(f"{_HELD[self._key]}, this process,")
+            _HELD[self._key] = _describe(raw)
+        try:
+            while (fd := self._create(raw)) < 0 and (fd := self._take_over(raw)) < 0:
+                pass  # the lock was released between the two attempts
+        except BaseException:
+            with _GUARD:
+                del _HELD[self._key]
+            raise
+        self._fd = fd
+
+    def _create(self, raw: bytes) -> int:
+        temp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
+        fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | _FLAGS, 0o644)
+        try:
+            fcntl.flock(fd, _LOCK_NB)
+            os.write(fd, raw)
+            os.link(temp, self.path)
+        except BaseException as exc:
+            os.close(fd)
+            if isinstance(exc, FileExistsError):
+                return -1
+            raise
+        finally:
+            temp.unlink(missing_ok=True)
+        return fd
+
+    def _take_over(self, raw: bytes) -> int:
+        try:
+            fd = os.open(self.path, os.O_RDWR | _FLAGS)
+        except FileNotFoundError:
+            return -1
+        try:
+            fcntl.flock(fd, _LOCK_NB)
+            if os.fstat(fd).st_ino != os.stat(self.path).st_ino:
+                raise FileNotFoundError(self.path)  # released and unlinked meanwhile
+        except (BlockingIOError, FileNotFoundError) as exc:
+            old = os.pread(fd, 4096, 0)
+            os.close(fd)
+            if isinstance(exc, FileNotFoundError):
+                return -1
+            self._refuse(_describe(old))
+        old = os.pread(fd, 4096, 0)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, raw, 0)
+        logger.warning("Taking over the stale lock %s of %s", self.path, _describe(old))
+        return fd
+
+    def _refuse(self, holder: str) -> None:
+        msg = f"output folder {self.path.parent} is in use by another acme run: "
+        msg += f"{holder} holds {self.path.name}; wait for it or use another output_dir"
+        raise OutputExistsError(msg, path=str(self.path.parent))
+
+    def release(self) -> None:
+        """Remove the lock file and let go of the lock; does nothing when not held."""
+        with _GUARD:
+            if self._fd < 0:
+                return
+            fd, self._fd = self._fd, -1
+            try:
+                if os.stat(self.path).st_ino == os.fstat(fd).st_ino:
+                    self.path.unlink()
+            except FileNotFoundError:
+                pass
+            finally:
+                os.close(fd)
+                del _HELD[self._key]
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def run_is_live(folder: Path) -> bool:
+    """Whether a live process holds a ``.acme_*.lock`` in ``folder`` (unsure: True)."""
+    for lock in sorted(folder.glob(".acme_*.lock")):
+        with _GUARD:
+            if _key(lock) in _HELD:
+                return True
+        try:
+            fd = os.open(lock, os.O_RDONLY | _FLAGS)
+        except OSError:
+            continue
+        try:  # flock locks belong to open file descriptions: a fresh one probes
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)
+    return False
+
+
+@contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Hold the lock for writing ``path`` until the block ends, however long.
+
+    A blocking ``flock`` on the hidden sidecar ``<folder>/.<name>.lock`` (kept:
+    removing it would let a waiter lock a deleted file) plus a lock per path in
+    this process. No lease; released on every way out, also when the process dies.
+    """
+    sidecar = path.with_name(f".{path.name}.lock")
+    with _GUARD:
+        writer = _WRITERS.setdefault(_key(path), threading.Lock())
+    with writer:
+        fd = os.open(sidecar, os.O_RDWR | os.O_CREAT | _FLAGS, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+
+def _lock_refusal(exc: OSError) -> int | None:
+    """The errno of HDF5's refusal to lock a file, else None."""
+    text = str(exc)
+    if "unable to lock file" not in text and not isinstance(exc, BlockingIOError):
+        return None
+    if "Function not implemented" in text or "No locks available" in text:
+        return errno.ENOLCK
+    found = re.search(r"errno = (\d+)", text)
+    return int(found.group(1)) if found else exc.errno
+
+
+@contextmanager
+def open_h5(path: Path, mode: str) -> Iterator[h5py.File]:
+    """Open ``path`` with h5py, waiting while another process holds it open.
+
+    HDF5 refuses a file that another process (a reader, a viewer) keeps open;
+    the open is retried with back-off for ``acme.single-file.lock-timeout`` s.
+
+    Raises
+    ------
+    OutputError
+        The file stayed locked too long, or its file system cannot lock files.
+    """
+    timeout = float(config.get("single-file.lock-timeout"))
+    deadline, delay = time.monotonic() + timeout, 0.05
+    while True:
+        try:
+            h5 = h5py.File(path, mode)
+            break
+        except OSError as exc:
+            code, left = _lock_refusal(exc), deadline - time.monotonic()
+            if code in (errno.ENOSYS, errno.ENOLCK):
+                raise OutputError(
+                    _UNLOCKABLE.format(path, exc), path=str(path)
+                ) from exc
+            if code not in (errno.EAGAIN, errno.EWOULDBLOCK):
+                raise
+            if left <= 0:
+                raise OutputError(_BUSY.format(path, timeout), path=str(path)) from exc
+            if delay == 0.05:
+                logger.info("%s is open elsewhere; waiting up to %g s", path, timeout)
+        time.sleep(min(delay, left))
+        delay = min(2 * delay, 2.0)
+    with h5:
+        yield h5
