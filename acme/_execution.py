@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from . import config
 from ._forensics import dead_worker_job
 from ._logging import get_logger
-from .broadcast import CallArgs
+from .broadcast import TASK_ID, CallArgs
 from .results._worker import Call, CallOutcome, run_batch
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def run_in_process(
     """Run the calls one after another here; the first exception propagates as is."""
     outcome = Outcome()
     for index, args, kwargs in _calls(call_args, indices, call_args.shared):
-        call_kwargs = {**kwargs, "taskID": index} if task_id else kwargs
+        call_kwargs = {**kwargs, TASK_ID: index} if task_id else kwargs
         call = CallOutcome(index, store(index, func(*args, **call_kwargs)))
         outcome.add(call)
         on_result(call)

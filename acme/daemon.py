@@ -1,35 +1,86 @@
 """``ACMEdaemon``: runs the planned calls, reports failures, cleans up.
 
-``ParallelMap`` does the set-up and hands the daemon a :class:`RunState`; the
-daemon's ``compute()`` reads the per-call tables again, submits the calls through
-``_execution`` and lets the result sink build the return value.
+``ParallelMap`` assembles a :class:`RunSetup` once; the daemon's ``compute()``
+reads the editable per-call tables again, lets the run record say which calls
+run, submits them through ``_execution`` and lets the sink build the result.
 """
 
 from __future__ import annotations
 
-import functools
-import os
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import _logging
-from ._checks import as_bool, type_of
+from ._checks import as_bool, must_be
 from ._execution import InterruptGuard, Outcome, Run, run_in_process
 from ._forensics import all_jobs, slurm_report
-from ._settings import StopClient
-from ._state import RunState
-from .broadcast import CallArgs, call_arguments
-from .cluster.client import cluster_cleanup, live_workers
-from .errors import AcmeTypeError, AcmeValueError, ComputationError, NoWorkersError
+from ._settings import Settings, StopClient
+from .broadcast import CallArgs, FuncSpec, call_arguments
+from .cluster.client import ClientHandle, cluster_cleanup, live_workers
+from .errors import AcmeTypeError, ComputationError, NoWorkersError
+from .results import ResultSink
+from .results._files import StoredFile
+from .results._locks import RunLock
 from .results._worker import CallOutcome
-from .results.manifest import DONE, FAILED, PENDING, fingerprints
+from .results.manifest import DONE, FAILED, RunRecord
 
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["ACMEdaemon"]
+__all__ = ["ACMEdaemon", "RunConfig", "RunSetup"]
 
 logger = _logging.get_logger(__name__)
 _MAX_LISTED = 10
+
+
+@dataclass
+class RunConfig:
+    """The resolved facts of a run, as ACME exposed them (``pmap.config``).
+
+    Filled once by ``ParallelMap``. acme itself reads back only what users may
+    change: ``client`` (None ends the map) and the ``argv``/``kwargv`` tables.
+    """
+
+    func: Callable[..., Any]
+    argv: list[Any]
+    kwargv: dict[str, Any]
+    n_calls: int
+    n_workers: int | None = None
+    client: Client | None = None
+    output_dir: str | None = None
+    collect_results: bool = False
+    results_container: str | None = None
+    result_shape: tuple[float, ...] | None = None
+    stacking_dim: int | None = None
+    result_dtype: str = "float"
+    write_worker_results: bool = True
+    single_file: bool = False
+    write_pickle: bool = False
+    dryrun: bool = False
+    resume: bool = False
+    stop_client: bool = False
+    partition: str | None = None
+    mem_per_worker: str | None = None
+    setup_timeout: float = 60
+    setup_interactive: bool = False
+    verbose: bool | None = None
+    logfile: str | None = None
+    cleanup_threshold_days: int | None = None
+    has_slurm: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RunSetup:
+    """What a ``ParallelMap`` set up, assembled once and handed to its daemon."""
+
+    spec: FuncSpec
+    settings: Settings
+    sink: ResultSink
+    record: RunRecord | None
+    handle: ClientHandle | None
+    config: RunConfig
 
 
 class ACMEdaemon:
@@ -48,13 +99,13 @@ class ACMEdaemon:
     """
 
     def __init__(self, pmap: Any) -> None:
-        state = getattr(pmap, "_state", None)
-        if not isinstance(state, RunState):
+        setup = getattr(pmap, "_setup", None)
+        if not isinstance(setup, RunSetup):
             raise AcmeTypeError(
-                f"`pmap` has to be a `ParallelMap` instance, not {type_of(pmap)}"
+                must_be("`pmap`", "a `ParallelMap` instance", pmap, show_type=True)
             )
-        self._state = state
-        self.config = state.config
+        self._setup = setup
+        self.config = setup.config
 
     @property
     def client(self) -> Client | None:
@@ -75,66 +126,69 @@ class ACMEdaemon:
         call_args = call_arguments(
             self.config.argv, self.config.kwargv, self.config.n_calls
         )
-        done = self._plan_files(call_args)
-        indices = [i for i in range(self.config.n_calls) if i not in done]
-        try:
-            if debug:
-                logger.warning("Running in debug mode")
-                outcome = run_in_process(
-                    self.config.func,
-                    self._state.sink.local().store,
-                    self._state.spec.has_task_id,
-                    call_args,
-                    indices,
-                    self._record,
-                )
-            else:
-                outcome = self._run(client, call_args, indices)
-            outcome.values.update(done)
-            return self._finish(outcome, len(indices))
-        finally:
-            self._save_manifest()
-            _logging.flush()
+        with self._holding_folder():
+            todo, reused = self._start(call_args)
+            try:
+                if debug:
+                    logger.warning("Running in debug mode")
+                    outcome = run_in_process(*self._call, call_args, todo, self._note)
+                else:
+                    outcome = self._run(client, call_args, todo)
+                outcome.values.update(reused)
+                return self._finish(outcome, len(todo))
+            finally:
+                self._save_record()
+                _logging.flush()
 
-    def _plan_files(self, call_args: CallArgs) -> dict[int, str]:
-        """Fingerprint the calls, apply ``resume``; the result files to reuse."""
-        layout = self._state.layout
-        if layout is None:
-            return {}
-        manifest = layout.manifest
-        identity = {**self._state.identity, "fingerprints": fingerprints(call_args)}
-        reuse: set[int] = set()
-        if self._state.settings.resume:
-            difference = manifest.difference(identity)
-            if difference is not None:
-                raise AcmeValueError(
-                    f"cannot resume the run of {layout.name}: {difference}"
-                )
-            reuse = manifest.finished(layout.folder)
-        manifest.data.update(identity)
-        for index in set(range(self.config.n_calls)) - reuse:
-            manifest.mark(index, PENDING)
-        manifest.save()
-        return {i: str(layout.folder / manifest.file(i)) for i in sorted(reuse)}
+    @property
+    def _call(self) -> tuple[Callable[..., Any], Callable[[int, Any], Any], bool]:
+        setup = self._setup
+        return self.config.func, setup.sink.store, setup.spec.has_task_id
 
-    def _record(self, call: CallOutcome) -> None:
-        """Note a finished or failed call in the manifest (throttled writes)."""
-        layout = self._state.layout
-        if layout is None:
+    @contextlib.contextmanager
+    def _holding_folder(self) -> Iterator[None]:
+        """Hold the output folder's run lock while ``compute()`` runs."""
+        record = self._setup.record
+        if record is None:
+            yield
+            return
+        with RunLock(record.layout.lock):
+            yield
+
+    def _start(self, call_args: CallArgs) -> tuple[list[int], dict[int, str]]:
+        """The calls to run and the reused results; old results of the others go."""
+        record, sink = self._setup.record, self._setup.sink
+        if record is None:
+            return list(range(call_args.n_calls)), {}
+        sink.prepare()
+        todo, reused = record.todo(call_args, sink)
+        sink.discard(todo)
+        return todo, reused
+
+    def _note(self, call: CallOutcome) -> None:
+        """Record a finished or failed call in the manifest (throttled writes)."""
+        record = self._setup.record
+        if record is None:
             return
         if call.error is not None:
-            layout.manifest.mark(call.index, FAILED)
+            record.mark(call.index, FAILED, str(record.layout.result_file(call.index)))
         else:
-            file = os.path.relpath(call.value, layout.folder)
-            layout.manifest.mark(call.index, DONE, file)
-        layout.manifest.save(force=False)
+            record.mark(call.index, DONE, call.value)
+        record.save(force=False)
 
-    def _save_manifest(self, force: bool = True) -> None:
-        """Write the manifest (unless ``force``: only changes, throttled)."""
-        if self._state.layout is not None:
-            self._state.layout.manifest.save(force)
+    def _save_record(self, force: bool = True) -> None:
+        """Write the manifest; a failure is logged, never masks the run's outcome."""
+        record = self._setup.record
+        if record is None:
+            return
+        try:
+            record.save(force)
+        except OSError as exc:
+            logger.warning(
+                "Cannot write the manifest %s: %s", record.layout.manifest, exc
+            )
 
-    def _run(self, client: Client, call_args: CallArgs, indices: list[int]) -> Outcome:
+    def _run(self, client: Client, call_args: CallArgs, todo: list[int]) -> Outcome:
         workers = live_workers(client)
         if workers == 0:
             raise NoWorkersError(
@@ -144,24 +198,18 @@ class ACMEdaemon:
             )
         logger.info(
             "Preparing %d parallel calls of `%s` using %d workers",
-            len(indices),
-            self._state.spec.name,
+            len(todo),
+            self._setup.spec.name,
             workers,
         )
-        run = Run(client, self._state.spec.name)
+        run = Run(client, self._setup.spec.name)
         try:
             with InterruptGuard():
-                run.submit(
-                    self.config.func,
-                    self._state.sink.store,
-                    self._state.spec.has_task_id,
-                    call_args,
-                    indices,
-                )
+                run.submit(*self._call, call_args, todo)
                 return run.wait(
                     self.config.verbose is not False,
-                    self._record,
-                    functools.partial(self._save_manifest, force=False),
+                    self._note,
+                    lambda: self._save_record(force=False),
                 )
         except KeyboardInterrupt:
             self._interrupted(run)
@@ -171,40 +219,31 @@ class ACMEdaemon:
 
     def _interrupted(self, run: Run) -> None:
         """Ctrl-C: cancel our tasks; shut down a client this map started."""
-        logger.warning("Interrupted: cancelling %s's tasks", self._state.spec.name)
+        logger.warning("Interrupted: cancelling %s's tasks", self._setup.spec.name)
         run.cancel()
-        handle = self._state.handle
-        if handle is not None and handle.owned:
+        handle = self._setup.handle
+        if handle is not None and handle.owned and handle.client is self.config.client:
             cluster_cleanup(handle.client)
             self.config.client = None
-            self._state.handle = None
 
     def _finish(self, outcome: Outcome, submitted: int) -> Any:
-        if outcome.errors or len(outcome.values) < self.config.n_calls:
-            error = _failure(
-                outcome, self.config.n_calls, submitted, self.config.client
-            )
+        n_calls = self.config.n_calls
+        values = {i: _as_path(v) for i, v in outcome.values.items()}
+        if outcome.errors or len(values) < n_calls:
+            error = _failure(outcome, values, n_calls, submitted, self.config.client)
             raise error from error.__cause__
-        values = [outcome.values[i] for i in range(self.config.n_calls)]
-        sink = self._state.sink
-        result = sink.finalize(values)
-        self.config.results_container = sink.results_container()
-        layout = self._state.layout
-        if (
-            layout is not None
-            and isinstance(result, list)
-            and len(result) == len(values)
-        ):
-            for index, path in enumerate(result):
-                layout.manifest.mark(index, DONE, os.path.relpath(path, layout.folder))
-        return result
+        finished = self._setup.sink.finalize([values[i] for i in range(n_calls)])
+        self.config.results_container = finished.container
+        record = self._setup.record
+        if record is not None and finished.files is not None:
+            record.close(finished.files)
+        return finished.value
 
     def cleanup(self) -> None:
         """Release the client per ``stop_client``; idempotent."""
-        handle = self._state.handle
+        handle = self._setup.handle
         client = self.config.client
-        stop = self._state.settings.stop_client
-        self._state.handle = None
+        stop = self._setup.settings.stop_client
         self.config.client = None
         try:
             if client is not None and client.status == "running":
@@ -215,11 +254,20 @@ class ACMEdaemon:
             _logging.flush()
 
 
+def _as_path(value: Any) -> Any:
+    """What the sink's ``finalize`` expects: a stored file's path, else the value."""
+    return value.path if isinstance(value, StoredFile) else value
+
+
 def _failure(
-    outcome: Outcome, n_calls: int, submitted: int, client: Client | None
+    outcome: Outcome,
+    values: dict[int, Any],
+    n_calls: int,
+    submitted: int,
+    client: Client | None,
 ) -> ComputationError:
     """The ``ComputationError`` for a run with failed or stalled calls."""
-    failed = sorted(set(range(n_calls)) - set(outcome.values))
+    failed = sorted(set(range(n_calls)) - set(values))
     submitted = max(submitted, len(failed))
     errors = outcome.errors
     lines = [
@@ -242,7 +290,7 @@ def _failure(
         lines.append(
             f"Traceback of call {first}:\n{outcome.tracebacks[first].rstrip()}"
         )
-    results = [outcome.values.get(i) for i in range(n_calls)]
+    results = [values.get(i) for i in range(n_calls)]
     error = ComputationError(
         "\n".join(lines), failed=failed, exceptions=errors, results=results
     )

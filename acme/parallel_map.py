@@ -13,6 +13,8 @@ The constructor does all set-up work, in this order::
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -22,27 +24,27 @@ from . import _logging
 from ._checks import type_of
 from ._dryrun import dry_run
 from ._memory import estimate_memory_gb
-from ._settings import StopClient, check_n_inputs, check_verbose
+from ._settings import OutputMode, Settings, StopClient, check_n_inputs, check_verbose
 from ._settings import from_public as settings_from_public
 from ._startup import acquire_client
-from ._state import RunConfig, new_state
 from ._version import __version__
 from .broadcast import (
+    CallArgs,
     CallPlan,
+    FuncSpec,
     call_arguments,
     inspect_func,
     plan_calls,
     size_of,
 )
-from .daemon import ACMEdaemon
+from .cluster.client import ClientHandle
+from .daemon import ACMEdaemon, RunConfig, RunSetup
 from .errors import AcmeTypeError, OutputError
+from .results import ResultSink, make_sink
 from .results.housekeeping import clean_old_folders
-from .results.layout import (
-    default_base,
-    log_file_name,
-    prepare,
-    safe_name,
-)
+from .results.identity import fingerprints, func_identity
+from .results.layout import OutputLayout, default_base, log_file_name
+from .results.manifest import RunRecord
 
 __all__ = ["ParallelMap"]
 
@@ -194,12 +196,27 @@ class ParallelMap:
             )
         )
         settings = settings_from_public(own, spec.has_task_id)
-        self._state = new_state(func, spec, plan, settings, verbosity)
+        if settings.output is OutputMode.MEMORY and not spec.has_task_id:
+            logger.warning(
+                "`write_worker_results` is `False` and `taskID` is not a keyword "
+                "argument of %s. Results will be collected in memory by caller",
+                spec.name,
+            )
+        config = _compat_config(func, plan, settings, verbosity)
+        layout = None
+        if settings.output.on_disk:
+            layout = OutputLayout.for_func(func, settings.output, settings.output_dir)
+        sink = make_sink(settings, plan.n_calls, layout)
+        handle = None
+        with _Rollback(verbosity, config) as rollback:
+            record = _prepare_output(func, settings, layout, sink, config, rollback)
+            call_args = call_arguments(config.argv, config.kwargv, plan.n_calls)
+            if settings.dryrun and not dry_run(func, spec, call_args, settings, layout):
+                rollback.undo()
+            else:
+                handle = _acquire_client(spec, settings, config)
+        self._setup = RunSetup(spec, settings, sink, record, handle, config)
         self.daemon = ACMEdaemon(self)
-        self._prepare_output()
-        if settings.dryrun and not dry_run(self._state):
-            return
-        self._acquire_client()
         _logging.flush()
 
     # -- compatibility attributes -------------------------------------------------
@@ -207,35 +224,35 @@ class ParallelMap:
     @property
     def func(self) -> Callable[..., Any]:
         """The user function."""
-        return self._state.config.func
+        return self._setup.config.func
 
     @property
     def n_inputs(self) -> int:
         """Number of calls."""
-        return self._state.config.n_calls
+        return self._setup.config.n_calls
 
     @property
     def argv(self) -> list[Any]:
         """Per-call table of ``func``'s positional arguments (editable)."""
-        return self._state.config.argv
+        return self._setup.config.argv
 
     @argv.setter
     def argv(self, value: list[Any]) -> None:
-        self._state.config.argv = value
+        self._setup.config.argv = value
 
     @property
     def kwargv(self) -> dict[str, Any]:
         """Per-call table of ``func``'s keyword arguments (editable)."""
-        return self._state.config.kwargv
+        return self._setup.config.kwargv
 
     @kwargv.setter
     def kwargv(self, value: dict[str, Any]) -> None:
-        self._state.config.kwargv = value
+        self._setup.config.kwargv = value
 
     @property
     def config(self) -> RunConfig:
         """The daemon's run configuration."""
-        return self._state.config
+        return self._setup.config
 
     @property
     def results_container(self) -> str | None:
@@ -270,27 +287,6 @@ class ParallelMap:
 
     # -- set-up steps ---------------------------------------------------------------
 
-    def _acquire_client(self) -> None:
-        state, config = self._state, self._state.config
-
-        def estimate_gb() -> int:
-            call_args = call_arguments(config.argv, config.kwargv, config.n_calls)
-            return estimate_memory_gb(
-                config.func, state.spec.name, call_args, state.spec.has_task_id
-            )
-
-        setup = acquire_client(state.settings, config.n_calls, estimate_gb)
-        state.handle = setup.handle
-        config.client = setup.handle.client
-        config.n_workers = setup.n_workers
-        config.has_slurm = setup.on_slurm
-        if setup.on_slurm:
-            config.partition = setup.partition
-            config.mem_per_worker = setup.mem_per_worker
-        stop = state.settings.stop_client
-        owned = setup.handle.owned
-        config.stop_client = owned if stop is StopClient.OWNED else stop.value
-
     def _warn_arguments(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], plan: CallPlan
     ) -> None:
@@ -318,36 +314,6 @@ class ParallelMap:
             if _shared_callable(entry, plan.n_calls):
                 logger.warning("single callable object detected in keyword %r", key)
 
-    def _prepare_output(self) -> None:
-        """Step 15: previous run, housekeeping, output folder and log file."""
-        state, config = self._state, self._state.config
-        settings, func = state.settings, config.func
-        logfile = settings.logfile
-        folder = state.folder
-        if folder is not None:
-            if settings.output_dir is None:
-                clean_old_folders(
-                    folder.parent, settings.cleanup_threshold_days, settings.interactive
-                )
-            state.layout = prepare(
-                folder,
-                safe_name(func),
-                settings.output,
-                state.identity,
-                settings.resume,
-                settings.stacking,
-            )
-            config.output_dir = str(folder)
-            if logfile is None or logfile is True:
-                logfile = log_file_name(folder, func)
-        elif logfile is True:
-            logfile = log_file_name(default_base(func), func)
-        if isinstance(logfile, Path):
-            if not logfile.exists() and state.layout is not None:
-                state.layout.created.append(logfile)
-            _attach_log(logfile)
-        config.logfile = _logging.log_file()
-
 
 def _shared_callable(entry: Any, n_inputs: int) -> bool:
     return (
@@ -367,3 +333,133 @@ def _attach_log(path: Any) -> None:
         raise OutputError(
             f"cannot open log file {path}: {exc}", path=str(path)
         ) from exc
+
+
+def _compat_config(
+    func: Callable[..., Any], plan: CallPlan, settings: Settings, verbose: bool | None
+) -> RunConfig:
+    """ACME's ``config`` object with what the validated keywords say."""
+    stacking, output = settings.stacking, settings.output
+    memory = settings.mem_per_worker_mb
+    return RunConfig(
+        func=func,
+        argv=plan.argv,
+        kwargv=plan.kwargv,
+        n_calls=plan.n_calls,
+        collect_results=output is OutputMode.MEMORY,
+        result_shape=stacking.normalised(plan.n_calls) if stacking else None,
+        stacking_dim=stacking.axis if stacking else None,
+        result_dtype=stacking.dtype if stacking else "float",
+        write_worker_results=output.on_disk,
+        single_file=output is OutputMode.HDF5_SINGLE,
+        write_pickle=output is OutputMode.PICKLE,
+        dryrun=settings.dryrun,
+        resume=settings.resume,
+        mem_per_worker=f"{memory}MB" if memory else None,
+        setup_timeout=settings.setup_timeout,
+        setup_interactive=settings.interactive,
+        verbose=verbose,
+        cleanup_threshold_days=settings.cleanup_threshold_days,
+    )
+
+
+class _Rollback:
+    """Undo what a constructor created when it fails (or the dry run is declined)."""
+
+    def __init__(self, verbose: bool | None, config: RunConfig) -> None:
+        self.created: list[Path] = []
+        self._verbose, self._config = verbose, config
+
+    def __enter__(self) -> _Rollback:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is not None:
+            self.undo()
+
+    def undo(self) -> None:
+        """Remove what was created (newest first, no symlinks followed); detach log."""
+        _logging.configure(_logging.level_for(self._verbose))
+        self._config.logfile = None
+        for path in reversed(self.created):
+            with contextlib.suppress(OSError):
+                if path.is_symlink() or not path.is_dir():
+                    path.unlink(missing_ok=True)
+                else:
+                    shutil.rmtree(path)
+        self.created.clear()
+
+
+def _prepare_output(
+    func: Callable[..., Any],
+    settings: Settings,
+    layout: OutputLayout | None,
+    sink: ResultSink,
+    config: RunConfig,
+    rollback: _Rollback,
+) -> RunRecord | None:
+    """Housekeeping, the output folder and its record, and the log file."""
+    logfile, record = settings.logfile, None
+    if layout is not None:
+        if settings.output_dir is None:
+            clean_old_folders(
+                layout.folder.parent,
+                settings.cleanup_threshold_days,
+                settings.interactive,
+            )
+        call_args = call_arguments(config.argv, config.kwargv, config.n_calls)
+        identity = _identity(func, call_args, settings)
+        record = RunRecord.open(
+            layout, identity, settings.resume, sink, rollback.created
+        )
+        config.output_dir = str(layout.folder)
+        if logfile is None or logfile is True:
+            logfile = log_file_name(layout.folder, func)
+    elif logfile is True:
+        logfile = log_file_name(default_base(func), func)
+    if isinstance(logfile, Path):
+        if not logfile.exists():
+            rollback.created.append(logfile)
+        _attach_log(logfile)
+    config.logfile = _logging.log_file()
+    return record
+
+
+def _identity(
+    func: Callable[..., Any], call_args: CallArgs, settings: Settings
+) -> dict[str, Any]:
+    """What the manifest records to decide whether a later run may resume this one."""
+    stacking = settings.stacking
+    shape = stacking.normalised(call_args.n_calls) if stacking else None
+    return {
+        "function": func_identity(func),
+        "n_inputs": call_args.n_calls,
+        "mode": settings.output.value,
+        "result_shape": None
+        if shape is None
+        else ["inf" if s == float("inf") else int(s) for s in shape],
+        "result_dtype": stacking.dtype if stacking else None,
+        "fingerprints": fingerprints(call_args),
+    }
+
+
+def _acquire_client(
+    spec: FuncSpec, settings: Settings, config: RunConfig
+) -> ClientHandle:
+    """Attach to or start the client; note what was resolved in ``config``."""
+
+    def estimate_gb() -> int:
+        call_args = call_arguments(config.argv, config.kwargv, config.n_calls)
+        return estimate_memory_gb(config.func, spec.name, call_args, spec.has_task_id)
+
+    setup = acquire_client(settings, config.n_calls, estimate_gb)
+    config.client = setup.handle.client
+    config.n_workers = setup.n_workers
+    config.has_slurm = setup.on_slurm
+    if setup.on_slurm:
+        config.partition = setup.partition
+        config.mem_per_worker = setup.mem_per_worker
+    stop = settings.stop_client
+    owned = setup.handle.owned
+    config.stop_client = owned if stop is StopClient.OWNED else stop.value
+    return setup.handle

@@ -132,12 +132,9 @@ def test_acmedaemon_rejects_other_objects():
 def test_acmedaemon_shares_the_map(client):
     from acme import ACMEdaemon
 
-    with ParallelMap(square, [1, 2], write_worker_results=False) as daemon:
-        pmap_daemon = ACMEdaemon(daemon._state and _Holder(daemon))
+    pmap = ParallelMap(square, [1, 2], write_worker_results=False)
+    with pmap as daemon:
+        pmap_daemon = ACMEdaemon(pmap)
+        assert pmap_daemon is not daemon
         assert pmap_daemon.config is daemon.config
         assert pmap_daemon.compute() == [1, 4]
-
-
-class _Holder:
-    def __init__(self, daemon):
-        self._state = daemon._state

@@ -410,9 +410,11 @@ def test_result_not_fitting_its_slot_fails_that_call(client, tmp_path, single_fi
             "misfit_3.h5",
         ]
         assert temporaries(out) == []
-    else:
-        with h5py.File(out / "misfit.h5", "r") as h5:
-            np.testing.assert_array_equal(h5["result_0"][()], np.zeros((4, 4)))
+    # the failed call's slot reads the fill value NaN, never data-like zeros
+    expected = np.zeros((4, 4))
+    expected[2] = np.nan
+    with h5py.File(out / "misfit.h5", "r") as h5:
+        np.testing.assert_array_equal(h5["result_0"][()], expected)
 
 
 # --- write_pickle (5.6) ---------------------------------------------------------------

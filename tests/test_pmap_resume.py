@@ -606,7 +606,14 @@ def test_manifest_contents(client, tmp_path, state, options, mode_files):
     assert all(re.fullmatch(r"[0-9a-f]{64}", p) for p in prints)
     assert prints[0] == prints[1] != prints[2]  # identical arguments, same print
     assert pending["fingerprints"] == prints
-    assert data["calls"] == [{"status": "done", "file": f} for f in mode_files]
+    assert [(c["status"], c["file"]) for c in data["calls"]] == [
+        ("done", f) for f in mode_files
+    ]
+    for call in data["calls"]:  # what makes a result file checkable on resume
+        if call["file"].endswith(".pickle"):
+            assert call["size"] > 0 and len(call["sha256"]) == 64
+        else:
+            assert call["datasets"] and all("result_" in d for d in call["datasets"])
     assert hidden_entries(out) == []
 
 

@@ -1,7 +1,7 @@
 """HDF5 and pickle sinks without a cluster: every file is read back and compared.
 
-Covers API.md sections 5.3 (per-call datasets), 5.4/5.5 (single file, stacking),
-5.6/5.7 (pickles, emergency pickling) and the atomic writes of 5.9.
+Covers per-call datasets, the single file and stacking, pickles and emergency
+pickling, and atomic writes.
 """
 
 from __future__ import annotations
@@ -15,15 +15,10 @@ import h5py
 import numpy as np
 import pytest
 
-from acme._settings import Stacking
+from acme._settings import OutputMode, Stacking
 from acme.results._files import atomic_path
-from acme.results.hdf5 import (
-    PerCallSink,
-    SingleFileSink,
-    build_container,
-    create_single_file,
-    datasets_of,
-)
+from acme.results.hdf5 import PerCallSink, SingleFileSink, _datasets
+from acme.results.layout import OutputLayout
 from acme.results.pickles import PickleSink, write_pickle
 
 NAME = "func"
@@ -35,14 +30,32 @@ def temporaries(folder: Path) -> list[Path]:
 
 
 def per_call(folder: Path, n_inputs: int = 4, stacking=None) -> PerCallSink:
-    (folder / f"{NAME}_payload").mkdir(parents=True)
-    return PerCallSink(str(folder), NAME, n_inputs, stacking)
+    layout = OutputLayout(folder, NAME, OutputMode.HDF5_PER_CALL)
+    sink = PerCallSink(layout, n_inputs, stacking)
+    assert sink.prepare()[-2:] == [layout.payload, layout.container]
+    return sink
 
 
 def single(folder: Path, n_inputs: int = 4, stacking=None) -> SingleFileSink:
     folder.mkdir(parents=True, exist_ok=True)
-    create_single_file(folder / f"{NAME}.h5", n_inputs, stacking)
-    return SingleFileSink(str(folder), NAME, n_inputs, stacking).local()
+    sink = SingleFileSink(
+        OutputLayout(folder, NAME, OutputMode.HDF5_SINGLE), n_inputs, stacking
+    )
+    assert sink.prepare() == [folder / f"{NAME}.h5"]
+    return sink
+
+
+def pickles(folder: Path) -> PickleSink:
+    return PickleSink(OutputLayout(folder, NAME, OutputMode.PICKLE))
+
+
+def store(sink, index, value) -> str:
+    """What a sink's ``store`` wrote, as a path."""
+    return sink.store(index, value).path
+
+
+def visible(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
 
 
 def read_all(group) -> dict[str, np.ndarray]:
@@ -54,7 +67,7 @@ def read_all(group) -> dict[str, np.ndarray]:
 
 def test_scalar_is_one_element_list(tmp_path):
     sink = per_call(tmp_path)
-    path = sink.store(0, 5)
+    path = store(sink, 0, 5)
     assert path == str(tmp_path / f"{NAME}_payload" / f"{NAME}_0.h5")
     with h5py.File(path, "r") as h5:
         assert list(h5) == ["result_0"]
@@ -64,7 +77,7 @@ def test_scalar_is_one_element_list(tmp_path):
 
 def test_tuple_of_scalars_is_one_dataset(tmp_path):
     sink = per_call(tmp_path)
-    path = sink.store(1, (3, 2.5))
+    path = store(sink, 1, (3, 2.5))
     with h5py.File(path, "r") as h5:
         assert list(h5) == ["result_0"]
         np.testing.assert_array_equal(h5["result_0"][()], [3.0, 2.5])
@@ -72,7 +85,7 @@ def test_tuple_of_scalars_is_one_dataset(tmp_path):
 
 def test_list_of_numpy_scalars_keeps_values(tmp_path):
     sink = per_call(tmp_path)
-    path = sink.store(0, [np.float32(1.5), np.int64(7), True, 2 + 3j])
+    path = store(sink, 0, [np.float32(1.5), np.int64(7), True, 2 + 3j])
     with h5py.File(path, "r") as h5:
         assert list(h5) == ["result_0"]
         np.testing.assert_array_equal(h5["result_0"][()], [1.5, 7, 1, 2 + 3j])
@@ -80,7 +93,7 @@ def test_list_of_numpy_scalars_keeps_values(tmp_path):
 
 def test_string_return(tmp_path):
     sink = per_call(tmp_path)
-    path = sink.store(0, "hello")
+    path = store(sink, 0, "hello")
     with h5py.File(path, "r") as h5:
         assert list(h5) == ["result_0"]
         assert h5["result_0"].asstr()[()].tolist() == ["hello"]
@@ -88,7 +101,7 @@ def test_string_return(tmp_path):
 
 def test_strings_and_numbers_together_are_one_dataset(tmp_path):
     sink = per_call(tmp_path)
-    path = sink.store(0, ("label", "other"))
+    path = store(sink, 0, ("label", "other"))
     with h5py.File(path, "r") as h5:
         assert list(h5) == ["result_0"]
         assert h5["result_0"].asstr()[()].tolist() == ["label", "other"]
@@ -97,7 +110,7 @@ def test_strings_and_numbers_together_are_one_dataset(tmp_path):
 def test_array_return(tmp_path):
     sink = per_call(tmp_path)
     value = np.arange(12, dtype="int16").reshape(3, 4)
-    path = sink.store(2, value)
+    path = store(sink, 2, value)
     with h5py.File(path, "r") as h5:
         assert list(h5) == ["result_0"]
         assert h5["result_0"].dtype == np.int16
@@ -107,7 +120,7 @@ def test_array_return(tmp_path):
 def test_mixed_array_and_scalars_split(tmp_path):
     sink = per_call(tmp_path)
     array = np.linspace(0, 1, 5)
-    path = sink.store(0, (array, 4, "name"))
+    path = store(sink, 0, (array, 4, "name"))
     with h5py.File(path, "r") as h5:
         assert sorted(h5) == ["result_0", "result_1", "result_2"]
         np.testing.assert_array_equal(h5["result_0"][()], array)
@@ -117,7 +130,7 @@ def test_mixed_array_and_scalars_split(tmp_path):
 
 def test_list_of_arrays_split(tmp_path):
     sink = per_call(tmp_path)
-    path = sink.store(0, [np.ones(2), np.zeros((2, 2))])
+    path = store(sink, 0, [np.ones(2), np.zeros((2, 2))])
     with h5py.File(path, "r") as h5:
         values = read_all(h5)
     assert sorted(values) == ["result_0", "result_1"]
@@ -125,19 +138,19 @@ def test_list_of_arrays_split(tmp_path):
     np.testing.assert_array_equal(values["result_1"], np.zeros((2, 2)))
 
 
-def test_datasets_of_without_split():
-    (data,) = datasets_of(5, split_all=False)
+def test_datasets_of_a_return_value():
+    (data,) = _datasets(5, None, 0)
     assert data.tolist() == [5]
-    (data,) = datasets_of((1, 2.5), split_all=False)
+    (data,) = _datasets((1, 2.5), None, 0)
     assert data.tolist() == [1.0, 2.5]
-    data = datasets_of((np.ones(2), 3), split_all=False)
+    data = _datasets((np.ones(2), 3), None, 0)
     assert len(data) == 2
     assert data[0].tolist() == [1.0, 1.0] and data[1].tolist() == 3
 
 
-def test_datasets_of_split_all():
-    data = datasets_of((1, 2.5), split_all=True)
-    assert [d.tolist() for d in data] == [1, 2.5]
+def test_stacked_return_value_splits_every_element():
+    data = _datasets((np.ones(1), 2.5), Stacking((None, 1), 0, "float"), 0)
+    assert [d.tolist() for d in data] == [[1.0], 2.5]
 
 
 # --- section 5.7: emergency pickling in per-call mode ---------------------------------
@@ -156,7 +169,7 @@ def test_datasets_of_split_all():
 )
 def test_unstorable_value_is_pickled_in_per_call_mode(tmp_path, value):
     sink = per_call(tmp_path, n_inputs=12)
-    path = sink.store(11, value)
+    path = store(sink, 11, value)
     assert path == str(tmp_path / f"{NAME}_payload" / f"{NAME}_11.pickle")
     assert not (tmp_path / f"{NAME}_payload" / f"{NAME}_11.h5").exists()
     with open(path, "rb") as stream:
@@ -169,7 +182,7 @@ def test_unstorable_value_is_pickled_in_per_call_mode(tmp_path, value):
 def test_datetime_value_is_pickled_in_per_call_mode(tmp_path):
     sink = per_call(tmp_path)
     value = np.array(["2024-01-01", "2024-06-30"], dtype="datetime64[D]")
-    path = sink.store(0, value)
+    path = store(sink, 0, value)
     assert path.endswith(f"{NAME}_0.pickle")
     with open(path, "rb") as stream:
         np.testing.assert_array_equal(pickle.load(stream)[0], value)
@@ -178,7 +191,7 @@ def test_datetime_value_is_pickled_in_per_call_mode(tmp_path):
 def test_unstorable_extra_is_pickled_with_result_shape(tmp_path):
     stacking = Stacking((None, 3), 0, "float")
     sink = per_call(tmp_path, stacking=stacking)
-    path = sink.store(1, (np.ones(3), None))
+    path = store(sink, 1, (np.ones(3), None))
     assert path == str(tmp_path / f"{NAME}_payload" / f"{NAME}_1.pickle")
     with open(path, "rb") as stream:
         loaded = pickle.load(stream)
@@ -189,8 +202,8 @@ def test_unstorable_extra_is_pickled_with_result_shape(tmp_path):
 
 def test_pickle_names_do_not_collide(tmp_path):
     sink = per_call(tmp_path, n_inputs=16)
-    first = sink.store(1, None)
-    fifteenth = sink.store(15, {"k": 15})
+    first = store(sink, 1, None)
+    fifteenth = store(sink, 15, {"k": 15})
     assert Path(first).name == f"{NAME}_1.pickle"
     assert Path(fifteenth).name == f"{NAME}_15.pickle"
     with open(first, "rb") as stream:
@@ -203,8 +216,8 @@ def test_pickle_names_do_not_collide(tmp_path):
 
 
 def test_create_single_file_has_empty_groups(tmp_path):
-    create_single_file(tmp_path / "f.h5", 3, None)
-    with h5py.File(tmp_path / "f.h5", "r") as h5:
+    single(tmp_path, n_inputs=3)
+    with h5py.File(tmp_path / f"{NAME}.h5", "r") as h5:
         assert sorted(h5) == ["comp_0", "comp_1", "comp_2"]
         assert all(len(h5[key]) == 0 for key in h5)
     assert temporaries(tmp_path) == []
@@ -215,12 +228,12 @@ def test_single_file_datasets_match_per_call(tmp_path):
     sink = single(tmp_path / "single", n_inputs=len(values))
     reference = per_call(tmp_path / "multi", n_inputs=len(values))
     for index, value in enumerate(values):
-        assert sink.store(index, value) == str(tmp_path / "single" / f"{NAME}.h5")
-        reference.store(index, value)
+        assert store(sink, index, value) == str(tmp_path / "single" / f"{NAME}.h5")
+        store(reference, index, value)
     with h5py.File(tmp_path / "single" / f"{NAME}.h5", "r") as h5:
         assert sorted(h5) == [f"comp_{i}" for i in range(len(values))]
         for index in range(len(values)):
-            path = reference.path(index)
+            path = reference.layout.result_file(index)
             with h5py.File(path, "r") as expected:
                 assert sorted(h5[f"comp_{index}"]) == sorted(expected)
                 for key in expected:
@@ -231,8 +244,8 @@ def test_single_file_datasets_match_per_call(tmp_path):
 
 def test_single_file_rerun_replaces_group_content(tmp_path):
     sink = single(tmp_path, n_inputs=2)
-    sink.store(0, (np.ones(2), 1, 2))
-    sink.store(0, 9)
+    store(sink, 0, (np.ones(2), 1, 2))
+    store(sink, 0, 9)
     with h5py.File(tmp_path / f"{NAME}.h5", "r") as h5:
         assert list(h5["comp_0"]) == ["result_0"]
         assert h5["comp_0"]["result_0"][()].tolist() == [9]
@@ -246,19 +259,19 @@ def test_single_file_rerun_replaces_group_content(tmp_path):
 def test_unstorable_value_fails_in_single_file_mode(tmp_path, value):
     sink = single(tmp_path, n_inputs=2)
     with pytest.raises(TypeError, match="HDF5"):
-        sink.store(1, value)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{NAME}.h5"]
+        store(sink, 1, value)
+    assert visible(tmp_path) == [f"{NAME}.h5"]
     with h5py.File(tmp_path / f"{NAME}.h5", "r") as h5:
         assert len(h5["comp_1"]) == 0
 
 
-def test_single_file_store_uses_given_thread_lock(tmp_path):
+def test_single_file_store_excludes_other_threads(tmp_path):
     sink = single(tmp_path, n_inputs=8)
     errors: list[BaseException] = []
 
     def write(index: int) -> None:
         try:
-            sink.store(index, np.full(100, index))
+            store(sink, index, np.full(100, index))
         except BaseException as exc:  # collected and re-raised in the test thread
             errors.append(exc)
 
@@ -279,7 +292,7 @@ def test_single_file_store_uses_given_thread_lock(tmp_path):
 def test_stacked_per_call_files_keep_every_element_separately(tmp_path):
     stacking = Stacking((None, 3), 0, "float16")
     sink = per_call(tmp_path, n_inputs=2, stacking=stacking)
-    path = sink.store(0, (np.arange(3.0), 4, 5))
+    path = store(sink, 0, (np.arange(3.0), 4, 5))
     with h5py.File(path, "r") as h5:
         assert sorted(h5) == ["result_0", "result_1", "result_2"]
         assert h5["result_0"].dtype == np.float64  # stored as returned
@@ -290,7 +303,7 @@ def test_stacked_per_call_files_keep_every_element_separately(tmp_path):
 def test_stacked_scalars_are_not_grouped(tmp_path):
     stacking = Stacking((None, 1), 0, "float")
     sink = per_call(tmp_path, n_inputs=2, stacking=stacking)
-    path = sink.store(1, (2.0, 3.0))
+    path = store(sink, 1, (2.0, 3.0))
     with h5py.File(path, "r") as h5:
         assert sorted(h5) == ["result_0", "result_1"]
         assert h5["result_0"][()].tolist() == [2.0]
@@ -301,7 +314,7 @@ def test_result_not_fitting_slot_fails_before_writing(tmp_path):
     stacking = Stacking((None, 4), 0, "float")
     sink = per_call(tmp_path, n_inputs=3, stacking=stacking)
     with pytest.raises(ValueError, match=r"\(5,\)") as info:
-        sink.store(2, np.zeros(5))
+        store(sink, 2, np.zeros(5))
     assert "(4,)" in str(info.value)
     assert list((tmp_path / f"{NAME}_payload").iterdir()) == []
 
@@ -310,17 +323,17 @@ def test_result_not_fitting_slot_fails_in_single_file(tmp_path):
     stacking = Stacking((None, 2, 2), 0, "float")
     sink = single(tmp_path, n_inputs=2, stacking=stacking)
     with pytest.raises(ValueError, match=r"\(3,\)") as info:
-        sink.store(0, np.zeros(3))
+        store(sink, 0, np.zeros(3))
     assert "(2, 2)" in str(info.value)
-    with h5py.File(tmp_path / f"{NAME}.h5", "r") as h5:
-        np.testing.assert_array_equal(h5["result_0"][()], np.zeros((2, 2, 2)))
+    with h5py.File(tmp_path / f"{NAME}.h5", "r") as h5:  # never written: fill value
+        np.testing.assert_array_equal(h5["result_0"][()], np.full((2, 2, 2), np.nan))
 
 
 def test_broadcastable_result_fills_its_slot(tmp_path):
     stacking = Stacking((None, 3), 0, "float")
     sink = single(tmp_path, n_inputs=2, stacking=stacking)
-    sink.store(0, 7.0)
-    sink.store(1, np.array([1.0, 2.0, 3.0]))
+    store(sink, 0, 7.0)
+    store(sink, 1, np.array([1.0, 2.0, 3.0]))
     with h5py.File(tmp_path / f"{NAME}.h5", "r") as h5:
         np.testing.assert_array_equal(h5["result_0"][()], [[7, 7, 7], [1, 2, 3]])
 
@@ -338,8 +351,8 @@ def test_virtual_container_stacks_per_call_files(tmp_path, shape, axis, expected
     sink = per_call(tmp_path, n_inputs=3, stacking=stacking)
     rows = [np.arange(3.0) + 10 * i for i in range(3)]
     for index, row in enumerate(rows):
-        sink.store(index, row)
-    build_container(tmp_path / f"{NAME}.h5", NAME, 3, stacking)
+        store(sink, index, row)
+    sink.finalize([str(sink.layout.result_file(i)) for i in range(3)])
     with h5py.File(tmp_path / f"{NAME}.h5", "r") as h5:
         dataset = h5["result_0"]
         assert dataset.is_virtual
@@ -358,14 +371,14 @@ def test_single_file_inf_axis_grows(tmp_path):
         assert h5["result_0"].maxshape == (3, 2, None)
     blocks = [np.full((2, 5), i, dtype=float) for i in range(3)]
     for index, block in enumerate(blocks):
-        sink.store(index, block)
+        store(sink, index, block)
     with h5py.File(tmp_path / f"{NAME}.h5", "r") as h5:
         assert h5["result_0"].shape == (3, 2, 5)
         np.testing.assert_array_equal(h5["result_0"][()], np.stack(blocks))
 
 
 def test_container_links_are_relative_external_links(tmp_path):
-    build_container(tmp_path / f"{NAME}.h5", NAME, 3, None)
+    per_call(tmp_path, n_inputs=3)
     with h5py.File(tmp_path / f"{NAME}.h5", "r") as h5:
         assert sorted(h5) == ["comp_0", "comp_1", "comp_2"]
         for index in range(3):
@@ -381,12 +394,12 @@ def test_container_links_are_relative_external_links(tmp_path):
 def test_per_call_write_leaves_no_temporary(tmp_path):
     sink = per_call(tmp_path)
     for index in range(4):
-        sink.store(index, np.arange(index + 1))
+        store(sink, index, np.arange(index + 1))
     payload = tmp_path / f"{NAME}_payload"
     assert sorted(p.name for p in payload.iterdir()) == [
         f"{NAME}_{i}.h5" for i in range(4)
     ]
-    build_container(tmp_path / f"{NAME}.h5", NAME, 4, None)
+    sink.finalize([str(sink.layout.result_file(i)) for i in range(4)])
     assert temporaries(tmp_path) == []
 
 
@@ -395,7 +408,7 @@ def test_failing_hdf5_write_leaves_nothing(tmp_path):
     sink = per_call(tmp_path)
     value = (np.arange(3), np.array(["2024-01-01"], dtype="datetime64[D]"))
     with contextlib.suppress(TypeError):  # 5.7 would pickle it; either is atomic
-        sink.store(0, value)
+        store(sink, 0, value)
     assert not (tmp_path / f"{NAME}_payload" / f"{NAME}_0.h5").exists()
     assert temporaries(tmp_path) == []
 
@@ -426,15 +439,15 @@ def test_atomic_path_keeps_previous_file_on_error(tmp_path):
 
 
 def test_pickle_sink_stores_raw_value(tmp_path):
-    sink = PickleSink(str(tmp_path), NAME)
-    path = sink.store(3, (1, "two", np.arange(3)))
+    sink = pickles(tmp_path)
+    path = store(sink, 3, (1, "two", np.arange(3)))
     assert path == str(tmp_path / f"{NAME}_3.pickle")
     with open(path, "rb") as stream:
         loaded = pickle.load(stream)
     assert isinstance(loaded, tuple)
     assert loaded[:2] == (1, "two")
     np.testing.assert_array_equal(loaded[2], np.arange(3))
-    assert sink.results_container() is None
+    assert sink.finalize([path]).container is None
     assert temporaries(tmp_path) == []
 
 
@@ -443,9 +456,9 @@ def test_pickle_sink_handles_lambdas_and_local_classes(tmp_path):
         def __init__(self, value):
             self.value = value
 
-    sink = PickleSink(str(tmp_path), NAME)
-    sink.store(0, lambda y: y + 41)
-    sink.store(1, Local(7))
+    sink = pickles(tmp_path)
+    store(sink, 0, lambda y: y + 41)
+    store(sink, 1, Local(7))
     with open(tmp_path / f"{NAME}_0.pickle", "rb") as stream:
         assert pickle.load(stream)(1) == 42
     with open(tmp_path / f"{NAME}_1.pickle", "rb") as stream:
@@ -453,9 +466,9 @@ def test_pickle_sink_handles_lambdas_and_local_classes(tmp_path):
 
 
 def test_unpicklable_value_fails_naming_the_call(tmp_path):
-    sink = PickleSink(str(tmp_path), NAME)
+    sink = pickles(tmp_path)
     with pytest.raises(TypeError, match="call 5") as info:
-        sink.store(5, threading.Lock())
+        store(sink, 5, threading.Lock())
     assert "pickle" in str(info.value)
     assert list(tmp_path.iterdir()) == []
 

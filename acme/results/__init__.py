@@ -2,53 +2,60 @@
 
 A sink's ``store(index, value)`` runs on the worker (it must be picklable and
 idempotent per call) and returns what travels back to the caller: the value, or
-the absolute path of the file written. ``finalize(values)`` runs in the caller
-once every call finished, ``values`` being those returns in call order.
+the :class:`~acme.results._files.StoredFile` written. ``prepare()`` creates what
+the mode needs (and is missing), ``discard(indices)`` removes the results of
+calls about to run again, ``holds(index, entry)`` checks a recorded result of a
+resumed run, and ``finalize(values)`` builds the return value once every call
+finished.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from .._settings import OutputMode, Settings
 from .hdf5 import PerCallSink, SingleFileSink
-from .memory import MemorySink, UserSavesSink
+from .layout import OutputLayout
+from .memory import Finished, MemorySink, UserSavesSink
 from .pickles import PickleSink
 
-__all__ = ["ResultSink", "make_sink"]
+__all__ = ["Finished", "ResultSink", "make_sink"]
 
 
 class ResultSink(Protocol):
     """Stores results on the workers and assembles the return value."""
 
+    def prepare(self) -> list[Path]:
+        """Create what is missing of the mode's folders and files; return those."""
+
     def store(self, index: int, value: Any) -> Any:
         """Persist call ``index``'s value; return what travels back to the caller."""
 
-    def finalize(self, values: Sequence[Any]) -> Any:
-        """Return ``compute()``'s value from the stored values in call order."""
+    def discard(self, indices: Iterable[int]) -> None:
+        """Remove what earlier runs stored for these calls."""
 
-    def results_container(self) -> str | None:
-        """Absolute path of the results container after ``finalize``, else None."""
+    def holds(self, index: int, entry: Mapping[str, Any]) -> bool:
+        """Whether call ``index``'s recorded result is present and complete."""
 
-    def local(self) -> ResultSink:
-        """The sink to use when calls run in the calling process (debug mode)."""
+    def finalize(self, values: Sequence[Any]) -> Finished:
+        """``compute()``'s value and the result files, from the stored values."""
 
 
 def make_sink(
-    settings: Settings, n_inputs: int, folder: Path | None, name: str
+    settings: Settings, n_calls: int, layout: OutputLayout | None
 ) -> ResultSink:
-    """The sink for ``settings.output`` writing into ``folder``."""
+    """The sink for ``settings.output``, writing into ``layout``'s folder."""
     mode = settings.output
     if mode is OutputMode.MEMORY:
-        return MemorySink(n_inputs, settings.stacking)
+        return MemorySink(n_calls, settings.stacking)
     if mode is OutputMode.USER_SAVES:
         return UserSavesSink()
-    if folder is None:
+    if layout is None:
         raise ValueError(f"results in {mode.value} mode need an output folder")
     if mode is OutputMode.PICKLE:
-        return PickleSink(str(folder), name)
+        return PickleSink(layout)
     if mode is OutputMode.HDF5_SINGLE:
-        return SingleFileSink(str(folder), name, n_inputs, settings.stacking)
-    return PerCallSink(str(folder), name, n_inputs, settings.stacking)
+        return SingleFileSink(layout, n_calls, settings.stacking)
+    return PerCallSink(layout, n_calls, settings.stacking)

@@ -1,4 +1,4 @@
-"""Atomic file writes: a hidden temporary file in the target folder, then rename."""
+"""Atomic file writes, and what a worker reports about a file it wrote."""
 
 from __future__ import annotations
 
@@ -6,9 +6,24 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["atomic_path"]
+__all__ = ["StoredFile", "atomic_path"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A result file as written: its path and what makes it complete.
+
+    ``datasets`` lists the HDF5 objects the call wrote (in its file, or in its
+    ``comp_<i>`` group of the single file); pickles carry ``size`` and ``sha256``.
+    """
+
+    path: str
+    datasets: tuple[str, ...] = ()
+    size: int | None = None
+    sha256: str | None = None
 
 
 @contextlib.contextmanager

@@ -20,14 +20,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-
-import h5py
+from typing import TYPE_CHECKING
 
 from .. import config
 from .._logging import get_logger
 from ..errors import OutputError, OutputExistsError
 
-__all__ = ["RunLock", "exclusive", "open_h5", "run_is_live"]
+if TYPE_CHECKING:
+    import h5py
+
+__all__ = ["RunLock", "exclusive", "open_h5", "run_is_live", "sidecar"]
 
 logger = get_logger(__name__)
 _GUARD = threading.Lock()
@@ -187,6 +189,11 @@ def run_is_live(folder: Path) -> bool:
     return False
 
 
+def sidecar(path: Path) -> Path:
+    """The hidden file whose lock guards writes to ``path``."""
+    return path.with_name(f".{path.name}.lock")
+
+
 @contextmanager
 def exclusive(path: Path) -> Iterator[None]:
     """Hold the lock for writing ``path`` until the block ends, however long.
@@ -195,11 +202,10 @@ def exclusive(path: Path) -> Iterator[None]:
     removing it would let a waiter lock a deleted file) plus a lock per path in
     this process. No lease; released on every way out, also when the process dies.
     """
-    sidecar = path.with_name(f".{path.name}.lock")
     with _GUARD:
         writer = _WRITERS.setdefault(_key(path), threading.Lock())
     with writer:
-        fd = os.open(sidecar, os.O_RDWR | os.O_CREAT | _FLAGS, 0o644)
+        fd = os.open(sidecar(path), os.O_RDWR | os.O_CREAT | _FLAGS, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -230,6 +236,8 @@ def open_h5(path: Path, mode: str) -> Iterator[h5py.File]:
     OutputError
         The file stayed locked too long, or its file system cannot lock files.
     """
+    import h5py  # lazy: import acme must not import h5py
+
     timeout = float(config.get("single-file.lock-timeout"))
     deadline, delay = time.monotonic() + timeout, 0.05
     while True:

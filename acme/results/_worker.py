@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..broadcast import TASK_ID
+
 __all__ = ["CallOutcome", "run_batch"]
 
 Call = tuple[int, Sequence[Any], dict[str, Any]]
@@ -61,7 +63,7 @@ def run_batch(
     """
     outcomes = []
     for index, args, kwargs in batch:
-        call_kwargs = {**kwargs, "taskID": index} if task_id else kwargs
+        call_kwargs = {**kwargs, TASK_ID: index} if task_id else kwargs
         try:
             value = func(*args, **call_kwargs)
             outcomes.append(CallOutcome(index, store(index, value)))

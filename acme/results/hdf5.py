@@ -1,18 +1,16 @@
 """HDF5 results: one file per call linked into a container, or one shared file.
 
-Per-call datasets hold the return value's elements; with ``result_shape`` element
-0 is stacked. Per-call files are written atomically; the single file is written in place
-under a ``distributed.Lock`` named after its path.
+A call's return value becomes datasets ``result_0``, ``result_1``, ...; with
+``result_shape`` element 0 fills the call's slot of one stacked dataset. Per-call
+files are written atomically; the single file is written in place while holding
+an inter-process file lock, and the manifest says which calls completed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import shutil
-import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +18,13 @@ import numpy as np
 
 from .._logging import ANNOUNCE, get_logger
 from .._settings import Stacking
-from ._files import atomic_path
-from .memory import check_slot, split_result
-from .pickles import write_pickle
+from ._files import StoredFile, atomic_path
+from ._locks import exclusive, open_h5, sidecar
+from .layout import OutputLayout
+from .memory import Finished, check_slot, split_result
+from .pickles import pickle_holds, write_pickle
 
-__all__ = [
-    "NoHdf5EquivalentError",
-    "PerCallSink",
-    "SingleFileSink",
-    "create_single_file",
-]
+__all__ = ["NoHdf5EquivalentError", "PerCallSink", "SingleFileSink"]
 
 logger = get_logger(__name__)
 
@@ -44,11 +39,14 @@ def _is_scalar(value: Any) -> bool:
 
 def _storable(value: Any) -> Any:
     """``value`` as data h5py can write, or raise :class:`NoHdf5EquivalentError`."""
-    import h5py
+    import h5py  # lazy: import acme must not import h5py
 
     if isinstance(value, str):
         return np.array(value, dtype=h5py.string_dtype())
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except ValueError as exc:  # ragged nesting: no rectangular array
+        raise NoHdf5EquivalentError(f"{type(value).__name__}: {exc}") from exc
     if array.dtype.kind == "U":
         return array.astype(h5py.string_dtype())
     if array.dtype.kind == "O" or array.dtype.hasobject:
@@ -58,25 +56,22 @@ def _storable(value: Any) -> Any:
     return array
 
 
-def datasets_of(value: Any, split_all: bool) -> list[Any]:
-    """The ``result_k`` datasets of a return value."""
+def _datasets(value: Any, stacking: Stacking | None, index: int) -> list[Any]:
+    """The ``result_k`` datasets of a return value (the slot first when stacking)."""
+    if stacking is not None:
+        first, extras = split_result(value)
+        return [_fit_slot(index, first, stacking.slot), *map(_storable, extras)]
     values = list(value) if isinstance(value, list | tuple) else [value]
-    if not split_all and all(_is_scalar(v) for v in values):
+    if all(_is_scalar(v) for v in values):
         if any(isinstance(v, str) for v in values):
             values = [str(v) for v in values]
         return [_storable(values)]
     return [_storable(v) for v in values]
 
 
-def _replace(group: Any, name: str, data: Any) -> None:
-    if name in group:
-        del group[name]
-    group.create_dataset(name, data=data)
-
-
-def fit_slot(index: int, value: Any, slot: tuple[int, ...]) -> np.ndarray:
+def _fit_slot(index: int, value: Any, slot: tuple[int, ...]) -> np.ndarray:
     """``value`` as an array of the slot's shape (``-1``: keep the value's extent)."""
-    array = np.asarray(value)
+    array = np.asarray(_storable(value))
     extent = [
         array.shape[k] if size == -1 and k < array.ndim else max(size, 1)
         for k, size in enumerate(slot)
@@ -86,129 +81,133 @@ def fit_slot(index: int, value: Any, slot: tuple[int, ...]) -> np.ndarray:
     return array if array.shape == target else np.broadcast_to(array, target)
 
 
+def fill_value(dtype: str) -> Any:
+    """What a missing or failed call's slot reads as: NaN for inexact types, else 0."""
+    return np.nan if np.dtype(dtype).kind in "fc" else 0
+
+
+def _has(h5: Any, names: Iterable[str]) -> bool:
+    return all(name in h5 for name in names)
+
+
 @dataclass(frozen=True, slots=True)
 class PerCallSink:
     """``<dir>/<f>_payload/<f>_<i>.h5`` per call, collected by ``<dir>/<f>.h5``."""
 
-    folder: str
-    name: str
-    n_inputs: int
+    layout: OutputLayout
+    n_calls: int
     stacking: Stacking | None
 
-    @property
-    def payload(self) -> Path:
-        """The folder holding the per-call files."""
-        return Path(self.folder) / f"{self.name}_payload"
+    def prepare(self) -> list[Path]:
+        """Create whatever is missing of folder, payload and container."""
+        created = [
+            p for p in (self.layout.folder, self.layout.payload) if not p.is_dir()
+        ]
+        for folder in created:
+            folder.mkdir(parents=True)
+        if not self.layout.container.exists():
+            self._build_container()
+            created.append(self.layout.container)
+        return created
 
-    @property
-    def container(self) -> Path:
-        """The container file."""
-        return Path(self.folder) / f"{self.name}.h5"
-
-    def path(self, index: int) -> Path:
-        """HDF5 result file of call ``index``."""
-        return self.payload / f"{self.name}_{index}.h5"
-
-    def store(self, index: int, value: Any) -> Any:
+    def store(self, index: int, value: Any) -> StoredFile:
         """Write call ``index``'s file; pickle the value if HDF5 cannot hold it."""
-        import h5py
-
-        if self.stacking is not None:
-            first, extras = split_result(value)
-            slot = fit_slot(index, first, self.stacking.slot)
+        target = self.layout.result_file(index)
         try:
-            if self.stacking is not None:
-                data = [slot, *(_storable(extra) for extra in extras)]
-            else:
-                data = datasets_of(value, split_all=False)
-            with atomic_path(self.path(index)) as temporary:
-                with h5py.File(temporary, "w") as h5:
-                    for k, dataset in enumerate(data):
-                        h5.create_dataset(f"result_{k}", data=dataset)
-        except TypeError:
-            # no HDF5 equivalent (ours or h5py's "No conversion path"): pickle it
-            target = self.path(index).with_suffix(".pickle")
-            write_pickle(target, [value])
-            return str(target)
-        return str(self.path(index))
+            data = _datasets(value, self.stacking, index)
+            with atomic_path(target) as temporary, open_h5(temporary, "w") as h5:
+                for k, dataset in enumerate(data):
+                    h5.create_dataset(f"result_{k}", data=dataset)
+        except TypeError:  # ours, or h5py's "No conversion path": pickle it
+            return write_pickle(self.layout.emergency_pickle(index), [value])
+        return StoredFile(str(target), tuple(f"result_{k}" for k in range(len(data))))
 
-    def finalize(self, values: Sequence[Any]) -> Any:
+    def discard(self, indices: Iterable[int]) -> None:
+        """Remove what earlier runs stored for these calls."""
+        for index in indices:
+            for path in self.layout.files_of(index):
+                path.unlink(missing_ok=True)
+
+    def holds(self, index: int, entry: Mapping[str, Any]) -> bool:
+        """Whether the recorded file exists and is complete."""
+        path = self.layout.folder / entry["file"]
+        if path.suffix == ".pickle":
+            return pickle_holds(path, entry)
+        try:
+            with open_h5(path, "r") as h5:
+                return _has(h5, entry.get("datasets", ["result_0"]))
+        except OSError:
+            return False
+
+    def finalize(self, files: Sequence[str]) -> Finished:
         """Build the container, or move everything up if some calls were pickled."""
-        pickled = [v for v in values if v.endswith(".pickle")]
+        paths = [Path(file) for file in files]
+        pickled = [p for p in paths if p.suffix == ".pickle"]
         for path in pickled:
             logger.warning(
                 "HDF5 cannot hold the result in %s: results have been pickled instead",
-                Path(path).name,
+                path.name,
             )
-        if pickled:
-            return self._move_up(values)
-        build_container(self.container, self.name, self.n_inputs, self.stacking)
+        if pickled or any(p.parent != self.layout.payload for p in paths):
+            return self._move_up(paths)
+        self._build_container(complete=True)
         logger.log(ANNOUNCE, "SUCCESS!")
-        logger.info("Results have been saved to %s", self.container)
-        return list(values)
+        logger.info("Results have been saved to %s", self.layout.container)
+        return Finished(list(files), list(files), str(self.layout.container))
 
-    def _move_up(self, values: Sequence[Any]) -> list[str]:
+    def _move_up(self, paths: list[Path]) -> Finished:
+        layout = self.layout
         logger.warning(
             "Removing %s: some results were pickled, so it would hold dangling links",
-            self.container,
+            layout.container,
         )
-        self.container.unlink(missing_ok=True)
-        moved = []
-        for value in values:
-            target = Path(self.folder) / Path(value).name
-            shutil.move(value, target)
-            moved.append(str(target))
-        shutil.rmtree(self.payload)
-        logger.info("Results have been saved to %s", self.folder)
-        return moved
+        layout.container.unlink(missing_ok=True)
+        inside = [p for p in paths if p.parent == layout.payload]
+        taken = [layout.moved_up(p) for p in inside if layout.moved_up(p).exists()]
+        if taken:
+            logger.warning(
+                "Keeping the results in %s: %s already exists",
+                layout.payload,
+                taken[0],
+            )
+            return Finished([str(p) for p in paths], [str(p) for p in paths], None)
+        moved = [
+            shutil.move(p, layout.moved_up(p)) if p in inside else p for p in paths
+        ]
+        shutil.rmtree(layout.payload, ignore_errors=True)
+        logger.info("Results have been saved to %s", layout.folder)
+        files = [str(p) for p in moved]
+        return Finished(files, files, None)
 
-    def results_container(self) -> str | None:
-        """The container, while it exists."""
-        return str(self.container) if self.container.exists() else None
+    def _build_container(self, complete: bool = False) -> None:
+        """(Re)write the container atomically: links, or a virtual dataset, extras."""
+        import h5py  # lazy: import acme must not import h5py
 
-    def local(self) -> PerCallSink:
-        """The same sink (no lock to replace)."""
-        return self
-
-
-def build_container(
-    container: Path, name: str, n_inputs: int, stacking: Stacking | None
-) -> None:
-    """(Re)write the container atomically: links, or a virtual dataset and extras."""
-    import h5py
-
-    with atomic_path(container) as temporary, h5py.File(temporary, "w") as h5:
-        if stacking is None:
-            for i in range(n_inputs):
-                h5[f"comp_{i}"] = h5py.ExternalLink(_relative(name, i), "/")
-            return
-        _virtual_dataset(h5, container.parent, name, n_inputs, stacking)
+        container = self.layout.container
+        with atomic_path(container) as temporary, h5py.File(temporary, "w") as h5:
+            if self.stacking is None:
+                for i in range(self.n_calls):
+                    h5[f"comp_{i}"] = h5py.ExternalLink(self.layout.link_target(i), "/")
+            else:
+                _virtual_dataset(h5, self, complete)
 
 
-def _relative(name: str, index: int) -> str:
-    return f"{name}_payload/{name}_{index}.h5"
-
-
-def _file_info(
-    folder: Path, name: str, index: int
-) -> tuple[tuple[int, ...], int] | None:
+def _file_info(sink: PerCallSink, index: int) -> tuple[tuple[int, ...], int] | None:
     """Shape of ``result_0`` and number of datasets of a per-call file, if present."""
-    import h5py
-
-    path = folder / _relative(name, index)
+    path = sink.layout.result_file(index)
     if not path.exists():
         return None
-    with h5py.File(path, "r") as h5:
+    with open_h5(path, "r") as h5:
         return tuple(h5["result_0"].shape), len(h5)
 
 
-def _virtual_dataset(
-    h5: Any, folder: Path, name: str, n_inputs: int, stacking: Stacking
-) -> None:
-    import h5py
+def _virtual_dataset(h5: Any, sink: PerCallSink, complete: bool) -> None:
+    import h5py  # lazy: import acme must not import h5py
 
-    info = [_file_info(folder, name, i) for i in range(n_inputs)]
-    shape = list(stacking.normalised(n_inputs))
+    stacking, n = sink.stacking, sink.n_calls
+    assert stacking is not None
+    info = [_file_info(sink, i) if complete else None for i in range(n)]
+    shape = list(stacking.normalised(n))
     inf_axis = next((k for k, s in enumerate(shape) if np.isinf(s)), None)
     slot_axes = [k for k in range(len(shape)) if k != stacking.axis]
     if inf_axis is not None:
@@ -222,87 +221,105 @@ def _virtual_dataset(
         if item is None and inf_axis is not None:
             continue  # its extent is unknown until the file exists
         source_shape = item[0] if item is not None else stacking.slot
-        source = h5py.VirtualSource(_relative(name, i), "result_0", shape=source_shape)
+        target = sink.layout.link_target(i)
+        source = h5py.VirtualSource(target, "result_0", shape=source_shape)
         index: list[Any] = [slice(None)] * len(shape)
         index[stacking.axis] = i
         if inf_axis is not None:
             index[inf_axis] = slice(0, source_shape[slot_axes.index(inf_axis)])
         layout[tuple(index)] = source
-    h5.create_virtual_dataset("result_0", layout, fillvalue=0)
+    h5.create_virtual_dataset("result_0", layout, fillvalue=fill_value(stacking.dtype))
     for i, item in enumerate(info):
         for k in range(1, item[1] if item else 0):
-            group = h5.require_group(f"comp_{i}")
-            group[f"result_{k}"] = h5py.ExternalLink(_relative(name, i), f"/result_{k}")
-
-
-def lock_name(path: Path) -> str:
-    """Name of the distributed lock guarding a single result file."""
-    return "acme-" + hashlib.sha256(str(path).encode()).hexdigest()[:32]
+            link = h5py.ExternalLink(sink.layout.link_target(i), f"/result_{k}")
+            h5.require_group(f"comp_{i}")[f"result_{k}"] = link
 
 
 @dataclass(frozen=True, slots=True)
 class SingleFileSink:
-    """All calls write into ``<dir>/<f>.h5`` under a lock."""
+    """All calls write into ``<dir>/<f>.h5``, one writer at a time."""
 
-    folder: str
-    name: str
-    n_inputs: int
+    layout: OutputLayout
+    n_calls: int
     stacking: Stacking | None
-    thread_lock: threading.Lock | None = field(default=None, compare=False)
 
-    @property
-    def container(self) -> Path:
-        """The single result file."""
-        return Path(self.folder) / f"{self.name}.h5"
+    def prepare(self) -> list[Path]:
+        """Create the folder and the single file if they are missing."""
+        created = [] if self.layout.folder.is_dir() else [self.layout.folder]
+        self.layout.folder.mkdir(parents=True, exist_ok=True)
+        if not self.layout.container.exists():
+            self._create()
+            created.append(self.layout.container)
+        return created
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        if self.thread_lock is not None:
-            with self.thread_lock:
-                yield
-            return
-        from distributed import Lock
+    def _create(self) -> None:
+        """The single result file with empty groups, or the stacked dataset."""
+        import h5py  # lazy: import acme must not import h5py
 
-        with Lock(lock_name(self.container)):
-            yield
+        path = self.layout.container
+        with atomic_path(path) as temporary, h5py.File(temporary, "w") as h5:
+            if self.stacking is None:
+                for i in range(self.n_calls):
+                    h5.create_group(f"comp_{i}")
+                return
+            shape = self.stacking.normalised(self.n_calls)
+            h5.create_dataset(
+                "result_0",
+                shape=tuple(1 if np.isinf(s) else int(s) for s in shape),
+                maxshape=tuple(None if np.isinf(s) else int(s) for s in shape),
+                dtype=self.stacking.dtype,
+                chunks=True if any(np.isinf(s) for s in shape) else None,
+                fillvalue=fill_value(self.stacking.dtype),
+            )
 
-    def store(self, index: int, value: Any) -> Any:
+    def store(self, index: int, value: Any) -> StoredFile:
         """Write call ``index``'s datasets into the file (replacing old ones)."""
-        import h5py
+        data = _datasets(value, self.stacking, index)
+        path = self.layout.container
+        first = 0 if self.stacking is None else 1
+        names = tuple(f"comp_{index}/result_{k}" for k in range(first, len(data)))
+        with exclusive(path), open_h5(path, "r+") as h5:
+            self._clear(h5, index)
+            if self.stacking is not None:
+                _write_slot(h5["result_0"], index, data[0], self.stacking.axis)
+            for name, dataset in zip(names, data[first:], strict=True):
+                h5.create_dataset(name, data=dataset)  # creates the group too
+        return StoredFile(str(path), names)
 
-        slot, axis = None, 0
+    def _clear(self, h5: Any, index: int) -> None:
+        """Empty call ``index``'s group; its stacked slot reads the fill value."""
+        group = h5.get(f"comp_{index}")
+        for key in list(group or ()):
+            del group[key]
         if self.stacking is not None:
-            first, extras = split_result(value)
-            slot, axis = fit_slot(index, first, self.stacking.slot), self.stacking.axis
-            data = [_storable(extra) for extra in extras]
-        else:
-            data = datasets_of(value, split_all=False)
-        with self._locked(), h5py.File(self.container, "r+") as h5:
-            group = h5.require_group(f"comp_{index}") if data or slot is None else None
-            if group is not None:
-                for key in list(group):
-                    del group[key]
-            if slot is not None:
-                _write_slot(h5["result_0"], index, slot, axis)
-            for k, dataset in enumerate(data, start=0 if slot is None else 1):
-                _replace(group, f"result_{k}", dataset)
-        return str(self.container)
+            dataset = h5["result_0"]
+            where: list[Any] = [slice(None)] * dataset.ndim
+            where[self.stacking.axis] = index
+            dataset[tuple(where)] = fill_value(self.stacking.dtype)
 
-    def finalize(self, values: Sequence[Any]) -> Any:
-        """``[<dir>/<f>.h5]``."""
+    def discard(self, indices: Iterable[int]) -> None:
+        """Empty the groups and slots of calls about to run again."""
+        indices, path = list(indices), self.layout.container
+        if indices and path.exists():
+            with exclusive(path), open_h5(path, "r+") as h5:
+                for index in indices:
+                    self._clear(h5, index)
+
+    def holds(self, index: int, entry: Mapping[str, Any]) -> bool:
+        """Whether the file opens and holds the datasets the call wrote."""
+        try:
+            with open_h5(self.layout.container, "r") as h5:
+                return _has(h5, entry.get("datasets", ()))
+        except OSError:
+            return False
+
+    def finalize(self, files: Sequence[str]) -> Finished:
+        """``[<dir>/<f>.h5]``; the writers' lock file goes, as every call is done."""
+        sidecar(self.layout.container).unlink(missing_ok=True)
         logger.log(ANNOUNCE, "SUCCESS!")
-        logger.info("Results have been saved to %s", self.container)
-        return [str(self.container)]
-
-    def results_container(self) -> str | None:
-        """The single file."""
-        return str(self.container)
-
-    def local(self) -> SingleFileSink:
-        """A copy guarded by a process-local lock (debug mode)."""
-        return SingleFileSink(
-            self.folder, self.name, self.n_inputs, self.stacking, threading.Lock()
-        )
+        logger.info("Results have been saved to %s", self.layout.container)
+        container = str(self.layout.container)
+        return Finished([container], [container] * len(files), container)
 
 
 def _write_slot(dataset: Any, index: int, slot: np.ndarray, axis: int) -> None:
@@ -317,22 +334,3 @@ def _write_slot(dataset: Any, index: int, slot: np.ndarray, axis: int) -> None:
                 dataset.resize(extent, axis=growing)
             where[growing] = slice(0, extent)
     dataset[tuple(where)] = slot
-
-
-def create_single_file(path: Path, n_inputs: int, stacking: Stacking | None) -> None:
-    """The single result file with empty groups, or the stacked dataset."""
-    import h5py
-
-    with atomic_path(path) as temporary, h5py.File(temporary, "w") as h5:
-        if stacking is None:
-            for i in range(n_inputs):
-                h5.create_group(f"comp_{i}")
-            return
-        shape = stacking.normalised(n_inputs)
-        h5.create_dataset(
-            "result_0",
-            shape=tuple(1 if np.isinf(s) else int(s) for s in shape),
-            maxshape=tuple(None if np.isinf(s) else int(s) for s in shape),
-            dtype=stacking.dtype,
-            chunks=True if any(np.isinf(s) for s in shape) else None,
-        )

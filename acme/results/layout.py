@@ -1,4 +1,8 @@
-"""Output folder resolution, file naming and log file placement."""
+"""Where a run's files go: the output folder and every path inside it.
+
+:class:`OutputLayout` is the only place that builds result, container,
+manifest, lock and log file names; sinks, the dry run and resume ask it.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +10,19 @@ import getpass
 import inspect
 import os
 import re
-import shutil
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .. import config
 from .._host import detect_site
-from .._logging import get_logger
-from .._settings import OutputMode, Stacking
+from .._settings import OutputMode
 from ..broadcast import func_name
-from ..errors import AcmeValueError, OutputError, OutputExistsError
-from .hdf5 import build_container, create_single_file
-from .manifest import Manifest
 
-__all__ = [
-    "OutputLayout",
-    "default_base",
-    "holds_run",
-    "log_file_name",
-    "new_run_folder",
-    "prepare",
-    "result_files",
-    "safe_name",
-]
-
-logger = get_logger(__name__)
+__all__ = ["OutputLayout", "default_base", "log_file_name", "new_run_folder"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _LIBRARY_DIRS = ("site-packages", "dist-packages")
@@ -101,134 +89,84 @@ def log_file_name(folder: Path, func: Callable[..., Any]) -> Path:
     return path
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class OutputLayout:
-    """The output folder of a run and what the constructor created in it."""
+    """The output folder of a run of ``name`` in ``mode`` and every path in it."""
 
     folder: Path
     name: str
-    manifest: Manifest
-    resumed: bool = False
-    created: list[Path] = field(default_factory=list)
+    mode: OutputMode
 
-    def remove_created(self) -> None:
-        """Delete what this constructor created (newest first), never more."""
-        for path in reversed(self.created):
-            if path.is_symlink():
-                continue
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+    @classmethod
+    def for_func(
+        cls, func: Callable[..., Any], mode: OutputMode, output_dir: Path | None
+    ) -> OutputLayout:
+        """The layout of a run of ``func``: ``output_dir`` or a new default folder."""
+        folder = output_dir or new_run_folder(default_base(func))
+        return cls(folder, safe_name(func), mode)
 
+    @property
+    def container(self) -> Path:
+        """``<dir>/<f>.h5``: the container, or the single result file."""
+        return self.folder / f"{self.name}.h5"
 
-def holds_run(folder: Path, name: str) -> bool:
-    """Whether ``folder`` contains artefacts of a run of ``name``."""
-    if not folder.is_dir():
-        return False
-    fixed = (f".acme_{name}.json", f"{name}_payload", f"{name}.h5")
-    if any((folder / entry).exists() for entry in fixed):
-        return True
-    pattern = re.compile(rf"^{re.escape(name)}_\d+\.pickle$")
-    return any(pattern.match(entry.name) for entry in folder.iterdir())
+    @property
+    def payload(self) -> Path:
+        """``<dir>/<f>_payload``: the per-call HDF5 files (default mode)."""
+        return self.folder / f"{self.name}_payload"
 
+    @property
+    def manifest(self) -> Path:
+        """``<dir>/.acme_<f>.json``."""
+        return self.folder / f".acme_{self.name}.json"
 
-def result_files(mode: OutputMode, name: str, n_inputs: int) -> list[str]:
-    """Result file of every call, relative to the output folder."""
-    if mode is OutputMode.HDF5_SINGLE:
-        return [f"{name}.h5"] * n_inputs
-    if mode is OutputMode.PICKLE:
-        return [f"{name}_{i}.pickle" for i in range(n_inputs)]
-    return [f"{name}_payload/{name}_{i}.h5" for i in range(n_inputs)]
+    @property
+    def lock(self) -> Path:
+        """``<dir>/.acme_<f>.lock``: held while a process uses the folder."""
+        return self.folder / f".acme_{self.name}.lock"
 
+    def result_file(self, index: int) -> Path:
+        """Where call ``index``'s result is written in this layout's mode."""
+        if self.mode is OutputMode.HDF5_SINGLE:
+            return self.container
+        if self.mode is OutputMode.PICKLE:
+            return self.folder / f"{self.name}_{index}.pickle"
+        return self.payload / f"{self.name}_{index}.h5"
 
-def _reuse(
-    folder: Path, name: str, identity: dict[str, Any], resume: bool
-) -> Manifest | None:
-    """The previous run's manifest to resume, or None to start afresh."""
-    interval = float(config.get("manifest.write-interval"))
-    if not holds_run(folder, name):
-        if resume:
-            logger.info(
-                "No previous run of %s found in %s; starting afresh", name, folder
-            )
-        return None
-    if not resume:
-        raise OutputExistsError(
-            f"automatic creation of output folder {folder} failed: it holds a previous "
-            f"run of {name}. Pass `resume=True` to continue that run, or choose a new "
-            "`output_dir`.",
-            path=str(folder),
-        )
-    manifest = Manifest.load(folder / f".acme_{name}.json", interval)
-    if manifest is None:
-        raise AcmeValueError(
-            f"cannot resume the run of {name} in {folder}: it has no manifest to "
-            "verify against"
-        )
-    difference = manifest.difference(identity)
-    if difference is not None:
-        raise AcmeValueError(
-            f"cannot resume the run of {name} in {folder}: {difference}"
-        )
-    done = len(manifest.finished(folder))
-    logger.info(
-        "Resuming the run of %s in %s: %d/%d calls finished",
-        name,
-        folder,
-        done,
-        identity["n_inputs"],
-    )
-    return manifest
+    def link_target(self, index: int) -> str:
+        """Call ``index``'s per-call file relative to the container."""
+        return f"{self.payload.name}/{self.name}_{index}.h5"
 
+    def emergency_pickle(self, index: int) -> Path:
+        """The pickle of a per-call result HDF5 cannot hold."""
+        return self.payload / f"{self.name}_{index}.pickle"
 
-def prepare(
-    folder: Path,
-    name: str,
-    mode: OutputMode,
-    identity: dict[str, Any],
-    resume: bool,
-    stacking: Stacking | None,
-) -> OutputLayout:
-    """Check for a previous run, then create folder, payload, container and manifest.
+    def moved_up(self, path: Path) -> Path:
+        """Where a per-call file goes when the payload is moved up."""
+        return self.folder / path.name
 
-    Raises
-    ------
-    OutputExistsError
-        If ``folder`` holds a run of ``name`` and ``resume`` is False.
-    OutputError
-        If something cannot be created.
-    """
-    previous = _reuse(folder, name, identity, resume)
-    interval = float(config.get("manifest.write-interval"))
-    path = folder / f".acme_{name}.json"
-    if previous is not None:
-        return OutputLayout(folder, name, previous, resumed=True)
-    files = result_files(mode, name, identity["n_inputs"])
-    layout = OutputLayout(folder, name, Manifest.new(path, identity, files, interval))
-    try:
-        for directory in (folder, folder / f"{name}_payload"):
-            if (
-                directory.name.endswith("_payload")
-                and mode is not OutputMode.HDF5_PER_CALL
-            ):
-                continue
-            if not directory.exists():
-                directory.mkdir(parents=True)
-                layout.created.append(directory)
-        container = folder / f"{name}.h5"
-        if mode is OutputMode.HDF5_PER_CALL:
-            build_container(container, name, identity["n_inputs"], stacking)
-            layout.created.append(container)
-        elif mode is OutputMode.HDF5_SINGLE:
-            create_single_file(container, identity["n_inputs"], stacking)
-            layout.created.append(container)
-        layout.manifest.save()
-        layout.created.append(path)
-    except OSError as exc:
-        layout.remove_created()
-        raise OutputError(
-            f"automatic creation of output folder {folder} failed: {exc}",
-            path=str(folder),
-        ) from exc
-    return layout
+    def files_of(self, index: int) -> tuple[Path, ...]:
+        """Every file call ``index``'s result may have (before and after moving up)."""
+        if self.mode is not OutputMode.HDF5_PER_CALL:
+            return (self.result_file(index),)
+        inner = (self.result_file(index), self.emergency_pickle(index))
+        return inner + tuple(self.moved_up(path) for path in inner)
+
+    def holds_run(self) -> bool:
+        """Whether the folder holds artefacts of a run of ``name``."""
+        if not self.folder.is_dir():
+            return False
+        fixed = (self.manifest, self.payload, self.container)
+        if any(path.exists() for path in fixed):
+            return True
+        pattern = re.compile(rf"{re.escape(self.name)}_[0-9]+\.(pickle|h5)")
+        return any(pattern.fullmatch(entry.name) for entry in self.folder.iterdir())
+
+    def temporaries(self) -> Iterator[Path]:
+        """Hidden temporary files of interrupted writes of this run's files."""
+        name = re.escape(self.name)
+        own = rf"\.acme_{name}\.json|{name}\.h5|{name}_[0-9]+\.(?:h5|pickle)"
+        pattern = re.compile(rf"\.(?:{own})\.[0-9a-f]{{12}}\.tmp")
+        for folder in (self.folder, self.payload):
+            if folder.is_dir():
+                yield from (p for p in folder.iterdir() if pattern.fullmatch(p.name))

@@ -1,151 +1,292 @@
-"""The run manifest ``<dir>/.acme_<f>.json`` and per-call argument fingerprints.
+"""The run record: the manifest ``<dir>/.acme_<f>.json`` and resume.
 
-The manifest records what a run computes and how far it got, so ``resume=True``
-re-runs only unfinished calls. It is the only file acme reads back (JSON only).
+:class:`RunRecord` decides whether a folder may be used, which calls of a
+resumed run are finished, and records each call as it settles. Only JSON is
+read back; a manifest that is not as acme writes it is refused, never trusted.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from .. import config
+from .._logging import get_logger
 from .._version import __version__
-from ..broadcast import ArgKind, CallArgs
-from ._files import atomic_path
+from ..broadcast import CallArgs
+from ..errors import AcmeValueError, OutputError, OutputExistsError
+from ._files import StoredFile, atomic_path
+from ._locks import RunLock
+from .identity import fingerprints
+from .layout import OutputLayout
 
-__all__ = ["Manifest", "fingerprints", "func_id"]
+__all__ = ["DONE", "FAILED", "PENDING", "RunRecord"]
 
+logger = get_logger(__name__)
 PENDING, DONE, FAILED = "pending", "done", "failed"
+_STATUSES = (PENDING, DONE, FAILED)
+_IDENTITY_TYPES = {"function": str, "n_inputs": int, "mode": str}
 
 
-def func_id(func: Callable[..., Any]) -> str:
-    """``module:qualified name`` of ``func`` (the wrapped function of a partial)."""
-    while hasattr(func, "func"):
-        func = func.func
-    module = getattr(func, "__module__", None) or type(func).__module__
-    name = getattr(func, "__qualname__", None) or type(func).__qualname__
-    return f"{module}:{name}"
+class Preparer(Protocol):
+    """What a sink offers the record: create its files, check a recorded result."""
+
+    def prepare(self) -> list[Path]:
+        """Create what is missing of the mode's folders and files; return those."""
+
+    def holds(self, index: int, entry: Mapping[str, Any]) -> bool:
+        """Whether call ``index``'s recorded result is present and complete."""
 
 
-def _digest(value: Any) -> bytes:
-    """SHA-256 of ``value`` serialised with cloudpickle; buffers hashed in place."""
-    import cloudpickle
-
-    hasher = hashlib.sha256()
-    buffers: list[Any] = []
+def _make_folder(folder: Path, created: list[Path]) -> None:
+    """Create the output folder (noted in ``created``) unless it exists."""
     try:
-        hasher.update(
-            cloudpickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+        folder.mkdir(parents=True)
+        created.append(folder)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise OutputError(
+            f"automatic creation of output folder {folder} failed: {exc}",
+            path=str(folder),
+        ) from exc
+    if not folder.is_dir():
+        raise OutputError(
+            f"automatic creation of output folder {folder} failed: not a directory",
+            path=str(folder),
         )
-    except Exception:  # unserialisable values fall back to their repr
-        text = f"{type(value).__module__}.{type(value).__qualname__}:{value!r}"
-        return bytes(hashlib.sha256(text.encode()).digest())
-    for buffer in buffers:
-        hasher.update(buffer.raw())
-    return hasher.digest()
 
 
-def fingerprints(call_args: CallArgs) -> list[str]:
-    """SHA-256 (hex) of every call's positional and keyword values."""
-    digests = [_digest(value) for value in call_args.shared]
-    result = []
-    for index in range(call_args.n_calls):
-        hasher = hashlib.sha256()
-        for kind, item in call_args.positional:
-            hasher.update(_part(kind, item, index, digests))
-        for key in sorted(call_args.keywords):
-            kind, item = call_args.keywords[key]
-            hasher.update(key.encode() + b"=" + _part(kind, item, index, digests))
-        result.append(hasher.hexdigest())
-    return result
-
-
-def _part(kind: ArgKind, item: Any, index: int, digests: Sequence[bytes]) -> bytes:
-    if kind is ArgKind.SHARED:
-        return bytes(digests[item])
-    element = item.squeeze()[index] if hasattr(item, "squeeze") else item[index]
-    return _digest(element)
-
-
-@dataclass
-class Manifest:
-    """In-memory manifest; :meth:`save` writes it atomically."""
-
-    path: Path
-    data: dict[str, Any]
-    interval: float = 2.0
-    _saved: float = field(default=0.0, repr=False)
-    _dirty: bool = field(default=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    @classmethod
-    def new(
-        cls, path: Path, identity: dict[str, Any], files: Sequence[str], interval: float
-    ) -> Manifest:
-        """A manifest with every call pending."""
-        calls = [{"status": PENDING, "file": file} for file in files]
-        data = {"acme_version": __version__, **identity, "calls": calls}
-        return cls(path, data, interval)
-
-    @classmethod
-    def load(cls, path: Path, interval: float) -> Manifest | None:
-        """The manifest at ``path``, or None if there is none or it is unreadable."""
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return cls(path, data, interval) if isinstance(data, dict) else None
-
-    def difference(self, identity: dict[str, Any]) -> str | None:
-        """The first item in which ``identity`` differs from this manifest, or None."""
-        for key, value in identity.items():
-            recorded = self.data.get(key)
-            if recorded != value:
-                if key == "fingerprints" and isinstance(recorded, list):
-                    pairs = enumerate(zip(recorded, value, strict=False))
-                    changed = [i for i, (a, b) in pairs if a != b]
-                    if changed and len(recorded) == len(value):
-                        return f"the arguments of call {changed[0]} differ"
-                return f"{key} is {value!r}, the previous run had {recorded!r}"
-        return None
-
-    def finished(self, folder: Path) -> set[int]:
-        """Calls recorded as done whose result file still exists."""
-        return {
-            i
-            for i, call in enumerate(self.data.get("calls", []))
-            if call.get("status") == DONE and (folder / call.get("file", "")).exists()
+def _new_manifest(layout: OutputLayout, identity: dict[str, Any]) -> dict[str, Any]:
+    """The manifest of a new run: every call pending."""
+    calls = [
+        {
+            "status": PENDING,
+            "file": str(layout.result_file(i).relative_to(layout.folder)),
         }
+        for i in range(identity["n_inputs"])
+    ]
+    return {"acme_version": __version__, **identity, "calls": calls}
 
-    def file(self, index: int) -> str:
-        """Relative result file of call ``index``."""
-        return str(self.data["calls"][index]["file"])
 
-    def mark(self, index: int, status: str, file: str | None = None) -> None:
-        """Record a call's status (and its result file, relative to the folder)."""
+def _malformed_identity(data: Any) -> str | None:
+    """What makes ``data`` not carry a manifest's identity, or None."""
+    if not isinstance(data, dict):
+        return "the manifest is not a JSON object"
+    for key, kind in _IDENTITY_TYPES.items():
+        if not isinstance(data.get(key), kind):
+            return f"the manifest's {key!r} is missing or not a {kind.__name__}"
+    prints = data.get("fingerprints")
+    if not isinstance(prints, list) or not all(isinstance(p, str) for p in prints):
+        return "the manifest's 'fingerprints' is not a list of strings"
+    return None
+
+
+def _malformed_calls(data: dict[str, Any], layout: OutputLayout) -> str | None:
+    """What is wrong with the manifest's per-call entries, or None."""
+    calls, n = data.get("calls"), data["n_inputs"]
+    if not isinstance(calls, list) or len(calls) != n:
+        return f"the manifest's 'calls' is not a list of {n} entries"
+    for index, call in enumerate(calls):
+        if not isinstance(call, dict) or call.get("status") not in _STATUSES:
+            return f"the manifest's entry of call {index} is malformed"
+        allowed = {str(p.relative_to(layout.folder)) for p in layout.files_of(index)}
+        if call.get("file") not in allowed:
+            file = call.get("file")
+            return f"the manifest's file of call {index}, {file!r}, is not one of its"
+    return None
+
+
+def _difference(recorded: Mapping[str, Any], identity: Mapping[str, Any]) -> str | None:
+    """The first item in which ``identity`` differs from the manifest, or None."""
+    for key, value in identity.items():
+        previous = recorded.get(key)
+        if previous == value:
+            continue
+        if key == "fingerprints" and isinstance(previous, list):
+            if len(previous) == len(value):
+                pairs = enumerate(zip(previous, value, strict=True))
+                changed = next(i for i, (a, b) in pairs if a != b)
+                return f"the arguments of call {changed} differ"
+        return f"{key} is {value!r}, the previous run had {previous!r}"
+    return None
+
+
+class RunRecord:
+    """The manifest of one run in memory; saved atomically, throttled while running."""
+
+    def __init__(
+        self, layout: OutputLayout, data: dict[str, Any], resume: bool
+    ) -> None:
+        self.layout = layout
+        self.data = data
+        self.resume = resume
+        self._interval = float(config.get("manifest.write-interval"))
+        self._saved = 0.0
+        self._dirty = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls,
+        layout: OutputLayout,
+        identity: dict[str, Any],
+        resume: bool,
+        sink: Preparer,
+        created: list[Path],
+    ) -> RunRecord:
+        """Open the folder for a new run, or for resuming the previous one.
+
+        Holding the folder's run lock, it checks for a previous run, lets the sink
+        create what the mode needs and writes the manifest; what it created is
+        appended to ``created``.
+
+        Raises
+        ------
+        OutputExistsError
+            If the folder holds a run of the function and ``resume`` is False, or
+            another process is using it.
+        AcmeValueError
+            If that run cannot be resumed (no manifest, a malformed or differing one).
+        OutputError
+            If something cannot be created.
+        """
+        _make_folder(layout.folder, created)
+        with RunLock(layout.lock):
+            previous = layout.holds_run()
+            if previous and not resume:
+                raise OutputExistsError(
+                    f"automatic creation of output folder {layout.folder} failed: it "
+                    f"holds a previous run of {layout.name}. Pass `resume=True` to "
+                    "continue that run, or choose a new `output_dir`.",
+                    path=str(layout.folder),
+                )
+            if previous:
+                record = cls._previous(layout, identity)
+            else:
+                if resume:
+                    logger.info(
+                        "No previous run of %s found in %s; starting afresh",
+                        layout.name,
+                        layout.folder,
+                    )
+                record = cls(layout, _new_manifest(layout, identity), resume)
+            record._create(sink, created)
+        return record
+
+    @classmethod
+    def _previous(cls, layout: OutputLayout, identity: dict[str, Any]) -> RunRecord:
+        """The record of the run in the folder, if it may be resumed; else raise."""
+        try:
+            data = json.loads(layout.manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = None
+        problem = "it has no manifest to verify against" if data is None else None
+        problem = (
+            problem
+            or _malformed_identity(data)
+            or _difference(data, identity)
+            or _malformed_calls(data, layout)
+        )
+        if problem is not None:
+            raise AcmeValueError(
+                f"cannot resume the run of {layout.name} in {layout.folder}: {problem}"
+            )
+        done = sum(call["status"] == DONE for call in data["calls"])
+        logger.info(
+            "Resuming the run of %s in %s: %d/%d calls finished",
+            layout.name,
+            layout.folder,
+            done,
+            identity["n_inputs"],
+        )
+        return cls(layout, data, True)
+
+    def _create(self, sink: Preparer, created: list[Path]) -> None:
+        """Remove leftover temporaries, create what is missing, write the manifest."""
+        for temporary in self.layout.temporaries():
+            temporary.unlink(missing_ok=True)
+        existed = self.layout.manifest.exists()
+        try:
+            created.extend(sink.prepare())
+            if not existed:  # a resumed run's manifest changes when compute() starts
+                self.save()
+        except OSError as exc:
+            raise OutputError(
+                f"automatic creation of output folder {self.layout.folder} failed: "
+                f"{exc}",
+                path=str(self.layout.folder),
+            ) from exc
+        if not existed:
+            created.append(self.layout.manifest)
+
+    def todo(
+        self, call_args: CallArgs, sink: Preparer
+    ) -> tuple[list[int], dict[int, str]]:
+        """Start a ``compute()``: the calls to run, and the reused results by call.
+
+        With ``resume=True`` the calls whose recorded result is complete are
+        skipped (once the arguments are checked again); otherwise all calls run.
+        """
+        identity = {"fingerprints": fingerprints(call_args)}
+        reused: dict[int, str] = {}
+        if self.resume:
+            difference = _difference(self.data, identity)
+            if difference is not None:
+                raise AcmeValueError(
+                    f"cannot resume the run of {self.layout.name}: {difference}"
+                )
+            for index, call in enumerate(self.data["calls"]):
+                if call["status"] == DONE and sink.holds(index, call):
+                    reused[index] = str(self.layout.folder / call["file"])
+        self.data.update(identity)
+        todo = [i for i in range(call_args.n_calls) if i not in reused]
+        for index in todo:
+            self.mark(index, PENDING, str(self.layout.result_file(index)))
+        self.save()
+        return todo, reused
+
+    def mark(self, index: int, status: str, file: str | StoredFile) -> None:
+        """Record a call's status and result file (absolute, or as written)."""
+        stored = file if isinstance(file, StoredFile) else StoredFile(file)
+        entry: dict[str, Any] = {
+            "status": status,
+            "file": str(Path(stored.path).relative_to(self.layout.folder)),
+        }
+        if stored.datasets:
+            entry["datasets"] = list(stored.datasets)
+        if stored.sha256 is not None:
+            entry.update(size=stored.size, sha256=stored.sha256)
         with self._lock:
-            call = self.data["calls"][index]
-            call["status"] = status
-            if file is not None:
-                call["file"] = file
+            self.data["calls"][index] = entry
             self._dirty = True
 
-    def save(self, force: bool = True) -> None:
-        """Write the manifest; unless ``force``, only changes, once per interval.
+    def close(self, files: Iterable[str]) -> None:
+        """Record the final result files (after moving up) of a finished run."""
+        for index, file in enumerate(files):
+            entry = self.data["calls"][index]
+            self.mark(
+                index,
+                DONE,
+                StoredFile(
+                    file,
+                    tuple(entry.get("datasets", ())),
+                    entry.get("size"),
+                    entry.get("sha256"),
+                ),
+            )
 
-        Thread-safe: the progress loop and a periodic flush may both call it.
-        """
+    def save(self, force: bool = True) -> None:
+        """Write the manifest; unless ``force``, only changes, once per interval."""
         with self._lock:
             now = time.monotonic()
-            if not force and (not self._dirty or now - self._saved < self.interval):
+            if not force and (not self._dirty or now - self._saved < self._interval):
                 return
             text = json.dumps(self.data, indent=1)
-            with atomic_path(self.path) as temporary:
+            with atomic_path(self.layout.manifest) as temporary:
                 temporary.write_text(text, encoding="utf-8")
             self._saved, self._dirty = now, False

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,9 +12,39 @@ import numpy as np
 from .._logging import get_logger
 from .._settings import Stacking
 
-__all__ = ["MemorySink", "UserSavesSink", "check_slot", "split_result"]
+__all__ = ["Finished", "MemorySink", "UserSavesSink", "check_slot", "split_result"]
 
 logger = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """What a sink made of a finished run: ``compute()``'s value and the files.
+
+    ``files`` lists each call's result file (None in memory), ``container`` the
+    results container (None where there is none).
+    """
+
+    value: Any
+    files: list[str] | None = None
+    container: str | None = None
+
+
+class _NoFiles:
+    """The file handling of sinks that write nothing."""
+
+    __slots__ = ()
+
+    def prepare(self) -> list[Path]:
+        """Nothing to create."""
+        return []
+
+    def discard(self, indices: Iterable[int]) -> None:
+        """Nothing stored to remove."""
+
+    def holds(self, index: int, entry: Mapping[str, Any]) -> bool:
+        """Nothing is ever reused."""
+        return False
 
 
 def split_result(value: Any) -> tuple[Any, list[Any]]:
@@ -38,14 +69,14 @@ def check_slot(index: int, value: Any, slot: tuple[int, ...]) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class MemorySink:
+class MemorySink(_NoFiles):
     """Values travel back to the caller; ``finalize`` orders (and stacks) them."""
 
-    n_inputs: int
+    n_calls: int
     stacking: Stacking | None
 
     def _shape(self, stacking: Stacking) -> tuple[int, ...]:
-        return tuple(int(s) for s in stacking.normalised(self.n_inputs))
+        return tuple(int(s) for s in stacking.normalised(self.n_calls))
 
     def store(self, index: int, value: Any) -> Any:
         """Checked on the worker: a stacked value must fit its slot."""
@@ -54,11 +85,11 @@ class MemorySink:
             check_slot(index, first, self.stacking.slot)
         return value
 
-    def finalize(self, values: Sequence[Any]) -> Any:
+    def finalize(self, values: Sequence[Any]) -> Finished:
         """The return value of ``compute()`` from the values in call order."""
         logger.info("Finished parallel computation")
         if self.stacking is None:
-            return list(values)
+            return Finished(list(values))
         stacked = np.empty(self._shape(self.stacking), dtype=self.stacking.dtype)
         along = np.moveaxis(stacked, self.stacking.axis, 0)
         extras: list[Any] = []
@@ -66,33 +97,17 @@ class MemorySink:
             first, more = split_result(value)
             along[index] = first
             extras.extend(more)
-        return [stacked, *extras] if extras else stacked
-
-    def results_container(self) -> str | None:
-        """No container in memory."""
-        return None
-
-    def local(self) -> MemorySink:
-        """The same sink."""
-        return self
+        return Finished([stacked, *extras] if extras else stacked)
 
 
-class UserSavesSink:
+class UserSavesSink(_NoFiles):
     """``func`` saves its own results (it has ``taskID``); nothing comes back."""
 
     def store(self, index: int, value: Any) -> Any:
         """Discard the return value."""
         return None
 
-    def finalize(self, values: Sequence[Any]) -> Any:
+    def finalize(self, values: Sequence[Any]) -> Finished:
         """``compute()`` returns None in this mode."""
         logger.info("Finished parallel computation")
-        return None
-
-    def results_container(self) -> str | None:
-        """No container."""
-        return None
-
-    def local(self) -> UserSavesSink:
-        """The same sink."""
-        return self
+        return Finished(None)

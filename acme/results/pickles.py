@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .._logging import ANNOUNCE, get_logger
-from ._files import atomic_path
+from ._files import StoredFile, atomic_path
+from .layout import OutputLayout
+from .memory import Finished
 
 logger = get_logger(__name__)
 
-__all__ = ["PickleSink", "write_pickle"]
+__all__ = ["PickleSink", "pickle_holds", "write_pickle"]
 
 
-def write_pickle(target: Path, value: Any) -> None:
-    """Pickle ``value`` to ``target`` atomically.
+def write_pickle(target: Path, value: Any) -> StoredFile:
+    """Pickle ``value`` to ``target`` atomically; its size and digest come back.
 
     Raises
     ------
     TypeError
         If ``value`` cannot be pickled (the message names the pickling error).
     """
-    import cloudpickle
+    import cloudpickle  # lazy: only pickling runs need it
 
     try:
         payload = cloudpickle.dumps(value)
@@ -33,38 +36,51 @@ def write_pickle(target: Path, value: Any) -> None:
         ) from exc
     with atomic_path(target) as temporary:
         temporary.write_bytes(payload)
+    digest = hashlib.sha256(payload).hexdigest()
+    return StoredFile(str(target), size=len(payload), sha256=digest)
+
+
+def pickle_holds(path: Path, entry: Mapping[str, Any]) -> bool:
+    """Whether ``path`` has the size and digest recorded when it was written."""
+    try:
+        if path.stat().st_size != entry.get("size"):
+            return False
+        return hashlib.sha256(path.read_bytes()).hexdigest() == entry.get("sha256")
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
 class PickleSink:
     """``<dir>/<f>_<i>.pickle`` holding each call's raw return value."""
 
-    folder: str
-    name: str
+    layout: OutputLayout
 
-    def path(self, index: int) -> Path:
-        """Result file of call ``index``."""
-        return Path(self.folder) / f"{self.name}_{index}.pickle"
+    def prepare(self) -> list[Path]:
+        """Create the output folder if it is missing."""
+        if self.layout.folder.is_dir():
+            return []
+        self.layout.folder.mkdir(parents=True)
+        return [self.layout.folder]
 
-    def store(self, index: int, value: Any) -> Any:
-        """Pickle the value; return the file name."""
-        target = self.path(index)
+    def store(self, index: int, value: Any) -> StoredFile:
+        """Pickle the value; return the file written."""
         try:
-            write_pickle(target, value)
+            return write_pickle(self.layout.result_file(index), value)
         except TypeError as exc:
             raise TypeError(f"call {index}: {exc}") from exc
-        return str(target)
 
-    def finalize(self, values: Sequence[Any]) -> Any:
+    def discard(self, indices: Iterable[int]) -> None:
+        """Remove the pickles of calls about to run again."""
+        for index in indices:
+            self.layout.result_file(index).unlink(missing_ok=True)
+
+    def holds(self, index: int, entry: Mapping[str, Any]) -> bool:
+        """Whether the recorded pickle is the one written."""
+        return pickle_holds(self.layout.folder / entry["file"], entry)
+
+    def finalize(self, files: Sequence[str]) -> Finished:
         """The list of pickle files."""
         logger.log(ANNOUNCE, "SUCCESS!")
-        logger.info("Results have been saved to %s", self.folder)
-        return list(values)
-
-    def results_container(self) -> str | None:
-        """Pickles have no container."""
-        return None
-
-    def local(self) -> PickleSink:
-        """The same sink (no lock to replace)."""
-        return self
+        logger.info("Results have been saved to %s", self.layout.folder)
+        return Finished(list(files), list(files), None)
