@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import h5py
@@ -28,6 +29,7 @@ def _exclusive(path: str, log: str, hold: float) -> None:
 def main() -> None:
     locks: dict[str, RunLock] = {}
     files: list[h5py.File] = []
+    held = ExitStack()
     print(json.dumps({"pid": os.getpid()}), flush=True)
     for line in sys.stdin:
         command = json.loads(line)
@@ -40,6 +42,10 @@ def main() -> None:
                 locks.pop(command["path"]).release()
             elif op == "exclusive":
                 _exclusive(command["path"], command["log"], command["hold"])
+            elif op == "xlock":
+                held.enter_context(exclusive(Path(command["path"])))
+            elif op == "xunlock":
+                held.close()
             elif op == "h5open":
                 files.append(h5py.File(command["path"], "r"))
             elif op == "h5close":
