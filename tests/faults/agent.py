@@ -26,11 +26,16 @@ def _exclusive(path: str, log: str, hold: float) -> None:
             stream.write(f"exit {os.getpid()}\n")
 
 
+def _answer(reply: dict[str, object]) -> None:
+    sys.stdout.write(json.dumps(reply) + "\n")
+    sys.stdout.flush()
+
+
 def main() -> None:
     locks: dict[str, RunLock] = {}
     files: list[h5py.File] = []
     held = ExitStack()
-    print(json.dumps({"pid": os.getpid()}), flush=True)
+    _answer({"pid": os.getpid()})
     for line in sys.stdin:
         command = json.loads(line)
         op = command["op"]
@@ -51,10 +56,14 @@ def main() -> None:
             elif op == "h5close":
                 files.pop().close()
         except Exception as exc:
-            reply = {"ok": False, "type": type(exc).__name__, "error": str(exc)}
+            reply: dict[str, object] = {
+                "ok": False,
+                "type": type(exc).__name__,
+                "error": str(exc),
+            }
         else:
             reply = {"ok": True}
-        print(json.dumps(reply), flush=True)
+        _answer(reply)
 
 
 if __name__ == "__main__":

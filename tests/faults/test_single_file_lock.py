@@ -41,13 +41,10 @@ def sidecar_is_free(path: Path) -> bool:
 
 def assert_serial(log: Path, n: int) -> None:
     """``log`` holds n enter/exit pairs of n different writers, never overlapping."""
-    lines = log.read_text().split()
-    pairs = list(zip(lines[0::2], lines[1::2]))
-    events = [pairs[i : i + 2] for i in range(0, len(pairs), 2)]
-    assert len(events) == n
-    for (enter, who), (leave, same) in events:
-        assert (enter, leave) == ("enter", "exit") and who == same, lines
-    assert len({who for (_, who), _ in events}) == n
+    lines = log.read_text().splitlines()
+    assert len(lines) == 2 * n and len(set(lines)) == 2 * n, lines
+    for enter, leave in zip(lines[0::2], lines[1::2], strict=True):
+        assert enter.startswith("enter ") and leave == f"exit {enter[6:]}", lines
 
 
 def test_exclusive_excludes_across_processes(agents, container, tmp_path):
@@ -57,7 +54,7 @@ def test_exclusive_excludes_across_processes(agents, container, tmp_path):
         agent.send("exclusive", path=str(container), log=str(log), hold=HOLD)
     assert [agent.reply() for agent in writers] == [{"ok": True}] * 4
     assert_serial(log, 4)
-    assert {int(w) for w in log.read_text().split()[1::2]} == {
+    assert {int(line.split()[1]) for line in log.read_text().splitlines()} == {
         agent.pid for agent in writers
     }
     assert sidecar_is_free(container)
