@@ -20,12 +20,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-
-import h5py
+from typing import TYPE_CHECKING
 
 from .. import config
 from .._logging import get_logger
 from ..errors import OutputError, OutputExistsError
+
+if TYPE_CHECKING:
+    import h5py
 
 __all__ = ["RunLock", "exclusive", "open_h5", "run_is_live"]
 
@@ -255,6 +257,8 @@ def open_h5(path: Path, mode: str) -> Iterator[h5py.File]:
     OutputError
         The file stayed locked too long, or its file system cannot lock files.
     """
+    import h5py  # heavy: deferred until a file is written
+
     timeout = float(config.get("single-file.lock-timeout"))
     deadline, delay = time.monotonic() + timeout, 0.05
     while True:

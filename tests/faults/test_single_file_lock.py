@@ -199,7 +199,7 @@ def test_open_h5_without_file_locking_hints_at_the_switch(
             f"errno = {code}, error message = '{text}')",
         )
 
-    monkeypatch.setattr("acme.results._locks.h5py.File", refuse)
+    monkeypatch.setattr(h5py, "File", refuse)
     with pytest.raises(OutputError, match="HDF5_USE_FILE_LOCKING=FALSE") as caught:
         with open_h5(container, "a"):
             pass
