@@ -41,6 +41,10 @@ _UNLOCKABLE = (
     "cannot open {}: its file system does not support file locking ({}); set "
     "HDF5_USE_FILE_LOCKING=FALSE in the environment of acme and of its workers"
 )
+_NO_WRITER_LOCK = (
+    "cannot lock {} to write {}: {}; where files cannot be locked, write one "
+    "file per call (single_file=False)"
+)
 _BUSY = (
     "cannot open {}: another process has kept it open for {:g} s (reading results "
     "with h5py, or a viewer?); close it there and try again"
@@ -214,6 +218,11 @@ def exclusive(path: Path) -> Iterator[None]:
     ----------
     path : Path
         The file to write.
+
+    Raises
+    ------
+    OutputError
+        The file system cannot lock the sidecar.
     """
     sidecar = path.with_name(f".{path.name}.lock")
     with _GUARD:
@@ -221,7 +230,11 @@ def exclusive(path: Path) -> Iterator[None]:
     with writer:
         fd = os.open(sidecar, os.O_RDWR | os.O_CREAT | _FLAGS, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as exc:
+                msg = _NO_WRITER_LOCK.format(sidecar, path, exc)
+                raise OutputError(msg, path=str(path)) from exc
             yield
         finally:
             os.close(fd)

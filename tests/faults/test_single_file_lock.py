@@ -121,6 +121,29 @@ def test_exclusive_waits_for_a_holder_in_another_process(agents, container):
     assert sidecar_is_free(container)
 
 
+def test_exclusive_without_file_locking_says_so(container, monkeypatch):
+    # a file system without locks (NFS without lockd) is not at hand: fake flock
+    def refuse(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr("acme.results._locks.fcntl.flock", refuse)
+    open_fds = len(os.listdir("/proc/self/fd"))
+    body = []
+    with pytest.raises(OutputError, match="single_file=False") as caught:
+        with exclusive(container):
+            body.append("ran")
+    assert body == [] and caught.value.path == str(container)
+    assert str(container) in str(caught.value)
+    assert len(os.listdir("/proc/self/fd")) == open_fds  # the sidecar's fd is closed
+
+
+def test_exclusive_passes_errors_of_the_block_on(container):
+    with pytest.raises(OSError) as caught:
+        with exclusive(container):
+            raise FileNotFoundError(errno.ENOENT, "inside the block")
+    assert not isinstance(caught.value, OutputError)
+
+
 class _Waiting(logging.Handler):
     """Sets ``event`` once open_h5 reports that it waits."""
 
