@@ -1,4 +1,4 @@
-"""Old-folder housekeeping, ``cleanup_threshold_days`` (API.md 5.10).
+"""Old-folder housekeeping, ``cleanup_threshold_days``.
 
 Old ``ACME_<timestamp>`` folders are made with ``os.utime``; ``ParallelMap`` runs
 with its default output folder in ``acme.output-base`` (``DASK_ACME__OUTPUT_BASE``).
@@ -40,14 +40,22 @@ def base(tmp_path, monkeypatch) -> Path:
     return folder
 
 
-def old_folder(base: Path, index: int, days: float) -> Path:
-    """``ACME_<timestamp>`` folder (with content) whose mtime is ``days`` old."""
-    folder = base / f"ACME_20200101-000000-{index:06d}"
+def age(days: float, *paths: Path) -> None:
+    """Set the mtime of ``paths`` (in this order, links themselves) ``days`` back."""
+    stamp = time.time() - days * DAY
+    for path in paths:
+        os.utime(path, (stamp, stamp), follow_symlinks=False)
+
+
+def old_folder(base: Path, index: int, days: float, name: str | None = None) -> Path:
+    """``ACME_<timestamp>`` folder whose mtime and its content's are ``days`` old."""
+    folder = base / (name or f"ACME_20200101-000000-{index:06d}")
     folder.mkdir()
     (folder / "payload").mkdir()
     (folder / "payload" / "result.h5").write_text("x")
-    stamp = time.time() - days * DAY
-    os.utime(folder, (stamp, stamp))
+    (folder / "double.h5").write_text("x")
+    age(days, folder / "payload" / "result.h5", folder / "payload")
+    age(days, folder / "double.h5", folder)
     return folder
 
 
@@ -86,7 +94,7 @@ def acme_folders(base: Path) -> list[str]:
     return sorted(
         p.name
         for p in base.iterdir()
-        if re.fullmatch(r"ACME_\d{8}-\d{6}-\d{6}", p.name)
+        if re.fullmatch(r"ACME_[0-9]{8}-[0-9]{6}-[0-9]{6}", p.name)
         and p.is_dir()
         and not p.is_symlink()
     )
@@ -99,15 +107,17 @@ def construct(**options) -> ParallelMap:
     return pmap
 
 
-def test_threshold_zero_deletes_every_acme_folder(client, base, tmp_path):
-    doomed = [old_folder(base, i, days) for i, days in enumerate((0, 0.5, 2, 40))]
+def test_threshold_zero_deletes_every_idle_acme_folder(client, base, tmp_path):
+    ages = (0.05, 0.5, 2, 40)  # 0.05 days: idle for over an hour
+    doomed = [old_folder(base, i, days) for i, days in enumerate(ages)]
+    busy = old_folder(base, 10, 0)  # changed just now: a run may be writing
     kept = decoys(base, tmp_path)
     pmap = construct(cleanup_threshold_days=0)
     assert not any(folder.exists() for folder in doomed)
     assert all(os.path.lexists(entry) for entry in kept)
     assert kept[-1].read_text() == "keep"  # the symlink's target is untouched
     # the new run's folder is created after housekeeping
-    assert acme_folders(base) == [Path(pmap.config.output_dir).name]
+    assert acme_folders(base) == sorted([busy.name, Path(pmap.config.output_dir).name])
 
 
 @pytest.mark.parametrize("days", [1, 3, 10])
@@ -268,13 +278,14 @@ def test_unit_threshold_and_decoys(tmp_path):
     base = tmp_path / "base"
     base.mkdir()
     fresh = old_folder(base, 0, 0)
-    old = old_folder(base, 1, 3)
+    recent = old_folder(base, 1, 0.1)
+    old = old_folder(base, 2, 3)
     kept = decoys(base, tmp_path)
     clean_old_folders(base, 2, False)
-    assert fresh.exists() and not old.exists()
+    assert fresh.exists() and recent.exists() and not old.exists()
     assert all(os.path.lexists(entry) for entry in kept)
     clean_old_folders(base, 0, False)
-    assert not fresh.exists()
+    assert fresh.exists() and not recent.exists()
     assert all(os.path.lexists(entry) for entry in kept)
 
 
@@ -328,3 +339,90 @@ def test_unit_deletion_error_is_a_warning(tmp_path, acme_log, monkeypatch):
     assert folder.exists()
     warnings = [r for r in acme_log.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and str(folder) in warnings[0].getMessage()
+
+
+# -- what is never deleted ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fresh", ["", "double.h5", "payload", "payload/result.h5", "payload/new.txt"]
+)
+@pytest.mark.parametrize("threshold", [0, 3])
+def test_unit_recently_changed_folder_is_kept(tmp_path, fresh, threshold):
+    folder = old_folder(tmp_path, 0, 10)
+    idle = old_folder(tmp_path, 1, 10)
+    entry = folder / fresh
+    if fresh.endswith("new.txt"):
+        entry.write_text("written by a run in progress")
+        age(10, folder / "payload")
+    os.utime(entry)  # changed just now
+    clean_old_folders(tmp_path, threshold, False)
+    assert folder.exists() and not idle.exists()
+
+
+def test_unit_min_idle_seconds_is_configurable(tmp_path, monkeypatch):
+    folder = old_folder(tmp_path, 0, 10)
+    os.utime(folder / "payload" / "result.h5", (time.time() - 120,) * 2)
+    monkeypatch.setenv("DASK_ACME__HOUSEKEEPING__MIN_IDLE_SECONDS", "300")
+    dask.config.refresh()
+    clean_old_folders(tmp_path, 0, False)
+    assert folder.exists()
+    monkeypatch.setenv("DASK_ACME__HOUSEKEEPING__MIN_IDLE_SECONDS", "60")
+    dask.config.refresh()
+    clean_old_folders(tmp_path, 0, False)
+    assert not folder.exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ACME_20200101-000000-000001\n",  # \d{6}$ used to match before the newline
+        "ACME_\u0662\u0660\u0662\u0660\u0660\u0661\u0660\u0661-000000-000001",
+        "ACME_20200101-000000-00000\uff11",  # a fullwidth digit one
+    ],
+)
+def test_unit_name_must_match_whole_with_ascii_digits(tmp_path, name):
+    decoy = old_folder(tmp_path, 0, 50, name=name)
+    real = old_folder(tmp_path, 1, 50)
+    clean_old_folders(tmp_path, 0, False)
+    assert decoy.exists() and (decoy / "payload" / "result.h5").exists()
+    assert not real.exists()
+
+
+def test_unit_symlink_to_an_acme_folder_is_neither_followed_nor_deleted(tmp_path):
+    base = tmp_path / "base"
+    base.mkdir()
+    target = old_folder(tmp_path, 7, 50)
+    link = base / "ACME_20200101-000000-000008"
+    link.symlink_to(target, target_is_directory=True)
+    age(50, link)
+    clean_old_folders(base, 0, False)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert (target / "payload" / "result.h5").read_text() == "x"
+
+
+def test_unit_nothing_behind_a_symlink_counts_or_goes(tmp_path):
+    base = tmp_path / "base"
+    base.mkdir()
+    outside = tmp_path / "data"
+    outside.mkdir()
+    (outside / "fresh.txt").write_text("mine")  # changed just now
+    folder = old_folder(base, 0, 50)
+    (folder / "data").symlink_to(outside, target_is_directory=True)
+    (folder / "payload" / "data").symlink_to(outside, target_is_directory=True)
+    age(50, folder / "payload" / "data", folder / "payload")
+    age(50, folder / "data", folder)
+    clean_old_folders(base, 0, False)
+    assert not os.path.lexists(folder)
+    assert (outside / "fresh.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("threshold", [0, 3])
+def test_unit_old_idle_folder_is_deleted(tmp_path, acme_log, threshold):
+    logging.getLogger("ACME").setLevel(logging.INFO)
+    folder = old_folder(tmp_path, 0, 5)
+    (folder / ".acme_double.lock").write_text("{}")  # left by a killed run
+    age(5, folder / ".acme_double.lock", folder)
+    clean_old_folders(tmp_path, threshold, False)
+    assert not os.path.lexists(folder)
+    assert acme_log.text == f"Removed 1 old ACME directories from {tmp_path}"

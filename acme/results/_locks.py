@@ -41,6 +41,10 @@ _UNLOCKABLE = (
     "cannot open {}: its file system does not support file locking ({}); set "
     "HDF5_USE_FILE_LOCKING=FALSE in the environment of acme and of its workers"
 )
+_NO_WRITER_LOCK = (
+    "cannot lock {} to write {}: {}; where files cannot be locked, write one "
+    "file per call (single_file=False)"
+)
 _BUSY = (
     "cannot open {}: another process has kept it open for {:g} s (reading results "
     "with h5py, or a viewer?); close it there and try again"
@@ -111,7 +115,11 @@ class RunLock:
         try:
             fcntl.flock(fd, _LOCK_NB)
             os.write(fd, raw)
-            os.link(temp, self.path)
+            try:
+                os.link(temp, self.path)
+            except FileExistsError:
+                if os.fstat(fd).st_nlink < 2:  # NFS may report a retried link
+                    raise
         except BaseException as exc:
             os.close(fd)
             if isinstance(exc, FileExistsError):
@@ -127,18 +135,20 @@ class RunLock:
         except FileNotFoundError:
             return -1
         try:
+            old = os.pread(fd, 4096, 0)
             fcntl.flock(fd, _LOCK_NB)
             if os.fstat(fd).st_ino != os.stat(self.path).st_ino:
                 raise FileNotFoundError(self.path)  # released and unlinked meanwhile
-        except (BlockingIOError, FileNotFoundError) as exc:
             old = os.pread(fd, 4096, 0)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, raw, 0)
+        except BaseException as exc:
             os.close(fd)
             if isinstance(exc, FileNotFoundError):
                 return -1
-            self._refuse(_describe(old))
-        old = os.pread(fd, 4096, 0)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, raw, 0)
+            if isinstance(exc, BlockingIOError):
+                self._refuse(_describe(old))
+            raise
         logger.warning("Taking over the stale lock %s of %s", self.path, _describe(old))
         return fd
 
@@ -171,7 +181,13 @@ class RunLock:
 
 
 def run_is_live(folder: Path) -> bool:
-    """Whether a live process holds a ``.acme_*.lock`` in ``folder`` (unsure: True)."""
+    """Whether this or another live process holds a ``.acme_*.lock`` in ``folder``.
+
+    Parameters
+    ----------
+    folder : Path
+        An output folder. A lock whose state cannot be probed counts as live.
+    """
     for lock in sorted(folder.glob(".acme_*.lock")):
         with _GUARD:
             if _key(lock) in _HELD:
@@ -201,13 +217,29 @@ def exclusive(path: Path) -> Iterator[None]:
     A blocking ``flock`` on the hidden sidecar ``<folder>/.<name>.lock`` (kept:
     removing it would let a waiter lock a deleted file) plus a lock per path in
     this process. No lease; released on every way out, also when the process dies.
+    On NFS, Linux maps ``flock`` onto POSIX locks, which work across hosts.
+
+    Parameters
+    ----------
+    path : Path
+        The file to write.
+
+    Raises
+    ------
+    OutputError
+        The file system cannot lock the sidecar.
     """
+    lock_file = sidecar(path)
     with _GUARD:
         writer = _WRITERS.setdefault(_key(path), threading.Lock())
     with writer:
-        fd = os.open(sidecar(path), os.O_RDWR | os.O_CREAT | _FLAGS, 0o644)
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | _FLAGS, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as exc:
+                msg = _NO_WRITER_LOCK.format(lock_file, path, exc)
+                raise OutputError(msg, path=str(path)) from exc
             yield
         finally:
             os.close(fd)
@@ -231,12 +263,19 @@ def open_h5(path: Path, mode: str) -> Iterator[h5py.File]:
     HDF5 refuses a file that another process (a reader, a viewer) keeps open;
     the open is retried with back-off for ``acme.single-file.lock-timeout`` s.
 
+    Parameters
+    ----------
+    path : Path
+        The HDF5 file.
+    mode : str
+        h5py's mode.
+
     Raises
     ------
     OutputError
         The file stayed locked too long, or its file system cannot lock files.
     """
-    import h5py  # lazy: import acme must not import h5py
+    import h5py  # heavy: deferred until a file is written
 
     timeout = float(config.get("single-file.lock-timeout"))
     deadline, delay = time.monotonic() + timeout, 0.05

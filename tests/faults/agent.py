@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import h5py
@@ -25,10 +26,16 @@ def _exclusive(path: str, log: str, hold: float) -> None:
             stream.write(f"exit {os.getpid()}\n")
 
 
+def _answer(reply: dict[str, object]) -> None:
+    sys.stdout.write(json.dumps(reply) + "\n")
+    sys.stdout.flush()
+
+
 def main() -> None:
     locks: dict[str, RunLock] = {}
     files: list[h5py.File] = []
-    print(json.dumps({"pid": os.getpid()}), flush=True)
+    held = ExitStack()
+    _answer({"pid": os.getpid()})
     for line in sys.stdin:
         command = json.loads(line)
         op = command["op"]
@@ -40,15 +47,23 @@ def main() -> None:
                 locks.pop(command["path"]).release()
             elif op == "exclusive":
                 _exclusive(command["path"], command["log"], command["hold"])
+            elif op == "xlock":
+                held.enter_context(exclusive(Path(command["path"])))
+            elif op == "xunlock":
+                held.close()
             elif op == "h5open":
                 files.append(h5py.File(command["path"], "r"))
             elif op == "h5close":
                 files.pop().close()
         except Exception as exc:
-            reply = {"ok": False, "type": type(exc).__name__, "error": str(exc)}
+            reply: dict[str, object] = {
+                "ok": False,
+                "type": type(exc).__name__,
+                "error": str(exc),
+            }
         else:
             reply = {"ok": True}
-        print(json.dumps(reply), flush=True)
+        _answer(reply)
 
 
 if __name__ == "__main__":
