@@ -22,9 +22,8 @@ from .cluster.client import ClientHandle, cluster_cleanup, live_workers
 from .errors import AcmeTypeError, ComputationError, NoWorkersError
 from .results import ResultSink
 from .results._files import StoredFile
-from .results._locks import RunLock
 from .results._worker import CallOutcome
-from .results.manifest import DONE, FAILED, RunRecord
+from .results.manifest import DONE, FAILED, RunRecord, holding
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -106,6 +105,7 @@ class ACMEdaemon:
             )
         self._setup = setup
         self.config = setup.config
+        self._unsaved = False  # the manifest could not be written this compute()
 
     @property
     def client(self) -> Client | None:
@@ -128,6 +128,7 @@ class ACMEdaemon:
         )
         with self._holding_folder():
             todo, reused = self._start(call_args)
+            self._unsaved = False
             try:
                 if debug:
                     logger.warning("Running in debug mode")
@@ -152,7 +153,7 @@ class ACMEdaemon:
         if record is None:
             yield
             return
-        with RunLock(record.layout.lock):
+        with holding(record.layout):
             yield
 
     def _start(self, call_args: CallArgs) -> tuple[list[int], dict[int, str]]:
@@ -174,7 +175,7 @@ class ACMEdaemon:
             record.mark(call.index, FAILED, str(record.layout.result_file(call.index)))
         else:
             record.mark(call.index, DONE, call.value)
-        record.save(force=False)
+        self._save_record(force=False)
 
     def _save_record(self, force: bool = True) -> None:
         """Write the manifest; a failure is logged, never masks the run's outcome."""
@@ -184,9 +185,9 @@ class ACMEdaemon:
         try:
             record.save(force)
         except OSError as exc:
-            logger.warning(
-                "Cannot write the manifest %s: %s", record.layout.manifest, exc
-            )
+            if not self._unsaved:  # once per compute(): the run goes on
+                logger.warning("%s", exc)
+            self._unsaved = True
 
     def _run(self, client: Client, call_args: CallArgs, todo: list[int]) -> Outcome:
         workers = live_workers(client)

@@ -298,12 +298,31 @@ class SingleFileSink:
             dataset[tuple(where)] = fill_value(self.stacking.dtype)
 
     def discard(self, indices: Iterable[int]) -> None:
-        """Empty the groups and slots of calls about to run again."""
-        indices, path = list(indices), self.layout.container
-        if indices and path.exists():
+        """Empty the groups and slots of calls about to run again.
+
+        The file is opened for writing only if one of them holds something, so a
+        first run does not wait for readers of the fresh file.
+        """
+        path = self.layout.container
+        if not path.exists():
+            return
+        with open_h5(path, "r") as h5:
+            stale = [i for i in indices if self._holds_data(h5, i)]
+        if stale:
             with exclusive(path), open_h5(path, "r+") as h5:
-                for index in indices:
+                for index in stale:
                     self._clear(h5, index)
+
+    def _holds_data(self, h5: Any, index: int) -> bool:
+        if len(h5.get(f"comp_{index}", ())):
+            return True
+        if self.stacking is None:
+            return False
+        where: list[Any] = [slice(None)] * h5["result_0"].ndim
+        where[self.stacking.axis] = index
+        slot = h5["result_0"][tuple(where)]
+        fill = fill_value(self.stacking.dtype)
+        return not bool(np.all(np.isnan(slot) if fill is np.nan else slot == fill))
 
     def holds(self, index: int, entry: Mapping[str, Any]) -> bool:
         """Whether the file opens and holds the datasets the call wrote."""

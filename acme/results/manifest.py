@@ -7,10 +7,11 @@ read back; a manifest that is not as acme writes it is refused, never trusted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,7 +25,7 @@ from ._locks import RunLock
 from .identity import fingerprints
 from .layout import OutputLayout
 
-__all__ = ["DONE", "FAILED", "PENDING", "RunRecord"]
+__all__ = ["DONE", "FAILED", "PENDING", "RunRecord", "holding"]
 
 logger = get_logger(__name__)
 PENDING, DONE, FAILED = "pending", "done", "failed"
@@ -40,6 +41,33 @@ class Preparer(Protocol):
 
     def holds(self, index: int, entry: Mapping[str, Any]) -> bool:
         """Whether call ``index``'s recorded result is present and complete."""
+
+
+@contextlib.contextmanager
+def holding(layout: OutputLayout) -> Iterator[None]:
+    """Hold the output folder's run lock for the block.
+
+    Raises
+    ------
+    OutputExistsError
+        If another process (or another ``compute()`` here) uses the folder.
+    OutputError
+        If the lock cannot be created (the message names the folder).
+    """
+    lock = RunLock(layout.lock)
+    try:
+        lock.acquire()
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise OutputError(
+            f"cannot lock the output folder {layout.folder}: {exc}",
+            path=str(layout.folder),
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _make_folder(folder: Path, created: list[Path]) -> None:
@@ -156,7 +184,7 @@ class RunRecord:
             If something cannot be created.
         """
         _make_folder(layout.folder, created)
-        with RunLock(layout.lock):
+        with holding(layout):
             previous = layout.holds_run()
             if previous and not resume:
                 raise OutputExistsError(
@@ -208,8 +236,7 @@ class RunRecord:
 
     def _create(self, sink: Preparer, created: list[Path]) -> None:
         """Remove leftover temporaries, create what is missing, write the manifest."""
-        for temporary in self.layout.temporaries():
-            temporary.unlink(missing_ok=True)
+        self._remove_temporaries()
         existed = self.layout.manifest.exists()
         try:
             created.extend(sink.prepare())
@@ -223,6 +250,10 @@ class RunRecord:
             ) from exc
         if not existed:
             created.append(self.layout.manifest)
+
+    def _remove_temporaries(self) -> None:
+        for temporary in self.layout.temporaries():
+            temporary.unlink(missing_ok=True)
 
     def todo(
         self, call_args: CallArgs, sink: Preparer
@@ -266,7 +297,12 @@ class RunRecord:
             self._dirty = True
 
     def close(self, files: Iterable[str]) -> None:
-        """Record the final result files (after moving up) of a finished run."""
+        """Record the final result files (after moving up) of a finished run.
+
+        Temporary files left by writers killed during the run go too: every call
+        has settled, so none of them is still being written.
+        """
+        self._remove_temporaries()
         for index, file in enumerate(files):
             entry = self.data["calls"][index]
             self.mark(
@@ -281,12 +317,24 @@ class RunRecord:
             )
 
     def save(self, force: bool = True) -> None:
-        """Write the manifest; unless ``force``, only changes, once per interval."""
+        """Write the manifest; unless ``force``, only changes, once per interval.
+
+        Raises
+        ------
+        OutputError
+            If the manifest cannot be written (the message names it).
+        """
         with self._lock:
             now = time.monotonic()
             if not force and (not self._dirty or now - self._saved < self._interval):
                 return
             text = json.dumps(self.data, indent=1)
-            with atomic_path(self.layout.manifest) as temporary:
-                temporary.write_text(text, encoding="utf-8")
+            try:
+                with atomic_path(self.layout.manifest) as temporary:
+                    temporary.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                path = self.layout.manifest
+                raise OutputError(
+                    f"cannot write the manifest {path}: {exc}", path=str(path)
+                ) from exc
             self._saved, self._dirty = now, False

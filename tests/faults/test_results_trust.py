@@ -69,7 +69,9 @@ def row(x, state):
 
 
 def ragged(x):
-    return [[1, 2], [3]] if x == 0 else (np.zeros(2), [np.zeros(3), np.zeros(4)])
+    if x == 0:
+        return [[[1, 2], [3]], "tail"]
+    return (np.zeros(2), [np.zeros(3), np.zeros(4)])
 
 
 def read_comp(container: Path, index: int) -> list[float]:
@@ -153,7 +155,7 @@ def test_resume_refuses_another_function_of_the_same_name(
     out = tmp_path / "out"
     with ParallelMap(first, list(range(N)), output_dir=out) as pmap:
         pmap.compute()
-    with pytest.raises(AcmeValueError, match="cannot resume.*function"):
+    with pytest.raises(AcmeValueError, match=r"cannot resume.*function"):
         ParallelMap(second, list(range(N)), output_dir=out, resume=True)
 
 
@@ -220,7 +222,11 @@ def test_failed_call_reads_as_nan_in_the_stacked_dataset(
 def test_integer_stacking_fills_failed_calls_with_zero(process_client, tmp_path, state):
     out = tmp_path / "out"
     with ParallelMap(
-        row, list(range(N)), state, output_dir=out, result_shape=(None, 3),
+        row,
+        list(range(N)),
+        state,
+        output_dir=out,
+        result_shape=(None, 3),
         result_dtype="int32",
     ) as pmap:
         with pytest.raises(ComputationError):
@@ -252,8 +258,16 @@ def finished_run(out: Path, state: str) -> dict:
         (lambda m: m.pop("fingerprints"), "fingerprints"),
         (lambda m: m.update(n_inputs="4"), "n_inputs"),
     ],
-    ids=["outside", "empty", "other-call", "string", "numbers", "short", "no-prints",
-         "typed"],
+    ids=[
+        "outside",
+        "empty",
+        "other-call",
+        "string",
+        "numbers",
+        "short",
+        "no-prints",
+        "typed",
+    ],
 )
 def test_malformed_manifest_cannot_be_resumed(
     process_client, tmp_path, state, edit, problem
@@ -303,9 +317,14 @@ def test_compute_again_after_moving_up_pickles(process_client, tmp_path, state):
     with pmap:
         first = pmap.compute()
         second = pmap.compute()
-    assert first == second == [
-        str(out / f"none_at_one_{i}.{'pickle' if i == 1 else 'h5'}") for i in range(N)
-    ]
+    assert (
+        first
+        == second
+        == [
+            str(out / f"none_at_one_{i}.{'pickle' if i == 1 else 'h5'}")
+            for i in range(N)
+        ]
+    )
     assert executions(state) == sorted(["0", "1", "2", "3"] * 2)
     assert not (out / "none_at_one_payload").exists()
     with open(out / "none_at_one_1.pickle", "rb") as stream:
@@ -329,7 +348,7 @@ def test_resume_of_a_finished_run_with_pickles(process_client, tmp_path, state):
 # -- defect 10: a failed constructor leaves no run behind ------------------------------
 
 
-def explode(x):
+def explode(x, folder):
     raise RuntimeError("the dry run's call fails")
 
 
@@ -359,7 +378,10 @@ def test_failed_constructor_keeps_an_existing_folder(process_client, tmp_path):
     (out / "notes.txt").write_text("mine")
     with pytest.raises(OutputError):
         ParallelMap(
-            square, [1, 2], str(tmp_path), output_dir=out,
+            square,
+            [1, 2],
+            str(tmp_path),
+            output_dir=out,
             logfile=str(tmp_path / "no-such-folder" / "run.log"),
         )
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
@@ -374,7 +396,7 @@ def test_ragged_return_values_fall_back_to_pickles(process_client, tmp_path):
         files = pmap.compute()
     assert files == [str(out / f"ragged_{i}.pickle") for i in range(2)]
     with open(files[0], "rb") as stream:
-        assert pickle.load(stream) == [[[1, 2], [3]]]
+        assert pickle.load(stream) == [[[[1, 2], [3]], "tail"]]
     with open(files[1], "rb") as stream:
         value = pickle.load(stream)[0]
     assert [np.shape(v) for v in value[1]] == [(3,), (4,)]
@@ -383,8 +405,10 @@ def test_ragged_return_values_fall_back_to_pickles(process_client, tmp_path):
 def test_ragged_return_value_fails_clearly_in_single_file_mode(
     process_client, tmp_path
 ):
-    with ParallelMap(ragged, [0, 1], output_dir=tmp_path / "out", single_file=True) as p:
-        with pytest.raises(ComputationError, match="HDF5|inhomogeneous") as info:
+    with ParallelMap(
+        ragged, [0, 1], output_dir=tmp_path / "out", single_file=True
+    ) as p:
+        with pytest.raises(ComputationError, match=r"HDF5|inhomogeneous") as info:
             p.compute()
     assert info.value.failed == [0, 1]
 
