@@ -70,13 +70,13 @@ def holding(layout: OutputLayout) -> Iterator[None]:
         lock.release()
 
 
-def _make_folder(folder: Path, created: list[Path]) -> None:
-    """Create the output folder (noted in ``created``) unless it exists."""
+def _make_folder(folder: Path) -> bool:
+    """Create the output folder unless it exists; whether it was created."""
+    made = True
     try:
         folder.mkdir(parents=True)
-        created.append(folder)
     except FileExistsError:
-        pass
+        made = False
     except OSError as exc:
         raise OutputError(
             f"automatic creation of output folder {folder} failed: {exc}",
@@ -87,6 +87,7 @@ def _make_folder(folder: Path, created: list[Path]) -> None:
             f"automatic creation of output folder {folder} failed: not a directory",
             path=str(folder),
         )
+    return made
 
 
 def _new_manifest(layout: OutputLayout, identity: dict[str, Any]) -> dict[str, Any]:
@@ -183,8 +184,10 @@ class RunRecord:
         OutputError
             If something cannot be created.
         """
-        _make_folder(layout.folder, created)
+        made = _make_folder(layout.folder)
         with holding(layout):
+            if made:  # ours to remove only once no other process uses it
+                created.append(layout.folder)
             previous = layout.holds_run()
             if previous and not resume:
                 raise OutputExistsError(

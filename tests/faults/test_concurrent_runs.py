@@ -22,64 +22,75 @@ from acme.errors import ComputationError
 
 SCRIPT = """
 import os, sys, time
-from pathlib import Path
-from distributed import Client, LocalCluster
+from distributed import Client
 from acme import ParallelMap
 from acme.errors import OutputExistsError
 
 def slow(x, state):
     with open(os.path.join(state, f"ran-{x}-{os.getpid()}"), "w"):
         pass
-    time.sleep(0.2)
     return x + 1
 
+def wait_for(path):
+    while not os.path.exists(path):
+        time.sleep(0.001)
+
 if __name__ == "__main__":
-    out, state, go = sys.argv[1:4]
-    cluster = LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                           dashboard_address=None)
-    with Client(cluster):
-        while not os.path.exists(go):  # both copies start together
-            time.sleep(0.005)
-        try:
-            with ParallelMap(slow, list(range(6)), state, output_dir=out,
-                             setup_interactive=False, verbose=False) as pmap:
-                pmap.compute()
-        except OutputExistsError as exc:
-            print("REFUSED", exc)
-            sys.exit(3)
-    cluster.close()
-    print("RAN")
+    base, rounds = sys.argv[1], int(sys.argv[2])
+    with Client(processes=False, n_workers=1, threads_per_worker=2,
+                dashboard_address=None):
+        for k in range(rounds):
+            out, state = os.path.join(base, f"out{k}"), os.path.join(base, f"state{k}")
+            open(os.path.join(base, f"ready{k}-{os.getpid()}"), "w").close()
+            wait_for(os.path.join(base, f"go{k}"))  # both copies start together
+            try:
+                with ParallelMap(slow, list(range(4)), state, output_dir=out,
+                                 setup_interactive=False, verbose=False) as pmap:
+                    pmap.compute()
+                print(k, "RAN", flush=True)
+            except OutputExistsError as exc:
+                print(k, "REFUSED", exc, flush=True)
 """
 
 
 def test_two_copies_of_a_script_on_one_folder(tmp_path):
+    rounds = 12
     script = tmp_path / "script.py"
     script.write_text(textwrap.dedent(SCRIPT))
-    for trial in range(3):
-        out, state = tmp_path / f"out{trial}", tmp_path / f"state{trial}"
-        state.mkdir()
-        go = tmp_path / f"go{trial}"
-        copies = [
-            subprocess.Popen(
-                [sys.executable, str(script), str(out), str(state), str(go)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(2)
-        ]
-        time.sleep(2.0)  # both are waiting for the go
-        go.touch()
-        codes = [copy.wait(timeout=120) for copy in copies]
-        outputs = [copy.communicate()[0] for copy in copies]
-        assert sorted(codes) == [0, 3], outputs
-        refused = outputs[codes.index(3)]
-        assert "REFUSED" in refused and str(out) in refused
-        runs = sorted(p.name.split("-")[1] for p in state.iterdir())
-        assert runs == [str(i) for i in range(6)]  # exactly one copy ran each call
-        with h5py.File(out / "slow.h5", "r") as h5:
-            assert [h5[f"comp_{i}"]["result_0"][()].tolist() for i in range(6)] == [
-                [i + 1] for i in range(6)
+    for k in range(rounds):
+        (tmp_path / f"state{k}").mkdir()
+    copies = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path), str(rounds)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    pids = {copy.pid for copy in copies}
+    for k in range(rounds):
+        deadline = time.monotonic() + 60
+        ready = {tmp_path / f"ready{k}-{pid}" for pid in pids}
+        while not all(path.exists() for path in ready):
+            if time.monotonic() > deadline or any(c.poll() is not None for c in copies):
+                for copy in copies:
+                    copy.kill()
+                outputs = [copy.communicate()[0] for copy in copies]
+                pytest.fail(f"round {k}: a copy did not get ready: {outputs}")
+            time.sleep(0.001)
+        (tmp_path / f"go{k}").touch()
+    outputs = [copy.communicate(timeout=120)[0] for copy in copies]
+    assert [copy.returncode for copy in copies] == [0, 0], outputs
+    lines = sorted(line for text in outputs for line in text.splitlines())
+    for k in range(rounds):
+        verdicts = [line.split()[1] for line in lines if line.split()[0] == str(k)]
+        assert sorted(verdicts) == ["RAN", "REFUSED"], (k, outputs)
+        runs = sorted(p.name.split("-")[1] for p in (tmp_path / f"state{k}").iterdir())
+        assert runs == ["0", "1", "2", "3"]  # exactly one copy ran each call
+        with h5py.File(tmp_path / f"out{k}" / "slow.h5", "r") as h5:
+            assert [h5[f"comp_{i}/result_0"][()].tolist() for i in range(4)] == [
+                [i + 1] for i in range(4)
             ]
 
 
