@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 from . import _logging
 from ._checks import as_bool, type_of
 from ._execution import InterruptGuard, Outcome, Run, run_in_process
-from ._forensics import all_jobs, slurm_report
 from ._settings import StopClient
 from ._state import RunState
 from .broadcast import CallArgs, call_arguments
+from .cluster._jobs import all_jobs, slurm_report
 from .cluster.client import cluster_cleanup, live_workers
 from .errors import AcmeTypeError, AcmeValueError, ComputationError, NoWorkersError
 from .results._worker import CallOutcome
