@@ -1,4 +1,4 @@
-"""Site profiles, ``esi_cluster_setup`` and ``bic_cluster_setup`` (API.md 8.3-8.6).
+"""Site profiles, ``esi_cluster_setup`` and ``bic_cluster_setup``.
 
 Site profiles are configuration (``acme.sites.<name>``), so a test makes this
 host an ESI host by pointing the profile's hostname prefix and marker folder at
@@ -12,6 +12,7 @@ import getpass
 import platform
 import re
 import socket
+from pathlib import Path
 
 import dask
 import pytest
@@ -29,6 +30,7 @@ import acme.config
 import acme.shared
 from acme import bic_cluster_setup, cluster_cleanup, esi_cluster_setup
 from acme.cluster import _slurm_info
+from acme.cluster._options import JobExtra, SlurmOptions
 from acme.errors import AcmeValueError, SlurmError
 
 slurm_jobs = pytest.mark.usefixtures("no_leftover_jobs")
@@ -275,46 +277,50 @@ def test_architecture_guard():
 
 def test_log_folder_only_on_the_sites_file_system(tmp_path, acme_log):
     """The site's SLURM log folder is created only where its marker folder exists."""
-    from acme.cluster.sites import _log_option
+    from acme.cluster._site import _log_option
 
     profile = {
         "marker-dir": str(tmp_path / "missing"),
         "slurm-log-dir": str(tmp_path / "missing" / "slurm" / "{user}_{timestamp}"),
     }
-    assert _log_option(profile, ["--begin=now"]) == ["--begin=now"]
+    given = JobExtra(("--begin=now",))
+    assert _log_option(profile, given) == given
     assert not (tmp_path / "missing").exists()
     assert "does not exist on this host" in acme_log.text
 
     profile["marker-dir"] = str(tmp_path)
-    options = _log_option(profile, None)
-    assert len(options) == 1 and options[0].startswith(f"--output={tmp_path}/missing/")
-    assert options[0].endswith("/slurm-%j.out")
+    extra = _log_option(profile, JobExtra())
+    [option] = extra.options
+    assert option.startswith(f"--output={tmp_path}/missing/")
+    assert option.endswith("/slurm-%j.out")
+    assert extra.output_dir == Path(option.removeprefix("--output=")).parent
     assert (tmp_path / "missing" / "slurm").is_dir()
-    assert _log_option(profile, ["--output=/x/y.out"]) == ["--output=/x/y.out"]
+    own = JobExtra(("--output=/x/y.out",), Path("/x"))
+    assert _log_option(profile, own) == own
 
 
 def test_ports_pinned_only_where_the_site_marker_exists(tmp_path):
     """CoBIC: scheduler on a free port in the range, workers and nannies pinned."""
-    from acme.cluster.sites import _ports
+    from acme.cluster._site import _ports
 
     profile = dict(acme.config.get("sites.bic"))
     profile["port-marker"] = str(tmp_path / "squeue_summary")
     profile["interface-address"] = "127.0.0.1"
-    kwargs: dict = {}
-    assert _ports(profile, kwargs) is None and kwargs == {}
+    options = SlurmOptions("8GBSx86", ("8GBSx86",), "8GBSx86", n_workers=1)
+    assert _ports(profile, options) == (options, None)
 
     (tmp_path / "squeue_summary").write_text("")
-    port = _ports(profile, kwargs)
+    pinned, port = _ports(profile, options)
     assert 60001 <= port <= 63000
-    assert kwargs["scheduler_options"]["port"] == port
-    assert kwargs["scheduler_options"]["interface"] == acme.shared.get_interface(
+    assert pinned.scheduler_options["port"] == port
+    assert pinned.scheduler_options["interface"] == acme.shared.get_interface(
         "127.0.0.1"
     )
-    assert kwargs["worker_extra_args"] == [
+    assert pinned.worker_extra_args == (
         "--worker-port=60001:63000",
         "--nanny-port=60001:63000",
-    ]
-    assert _ports(dict(acme.config.get("sites.esi")), {}) is None
+    )
+    assert _ports(dict(acme.config.get("sites.esi")), options) == (options, None)
 
 
 @pytest.mark.parametrize(
@@ -330,7 +336,7 @@ def test_ports_pinned_only_where_the_site_marker_exists(tmp_path):
     ],
 )
 def test_derived_cores(rule, memory, def_mem, cores):
-    from acme.cluster.sites import _cores
+    from acme.cluster._site import _cores
 
     assert _cores({"cores-rule": rule}, memory, def_mem) == cores
 
@@ -349,7 +355,7 @@ def test_esi_auto_rule_on_x86(names, need, chosen, acme_log):
     import logging
 
     from acme import _logging
-    from acme.cluster.sites import _auto_partition
+    from acme.cluster._site import _auto_partition
 
     _logging.configure(logging.INFO)  # as the public set-up functions do
     profile = acme.config.get("sites.esi")

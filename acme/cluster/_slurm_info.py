@@ -152,7 +152,7 @@ class PartitionInfo:
 
 
 def _qos_mem(qos: str) -> int | None:
-    """Memory cap of a QoS; None without accounting (not an error, D4)."""
+    """Memory cap of a QoS; None without accounting (not an error)."""
     argv = ["sacctmgr", "show", "qos", f"name={qos}", "format=MaxTRES", "-P", "-n"]
     try:
         output = _run(argv, QUERY_TIMEOUT)

@@ -26,7 +26,10 @@ def start_local(options: LocalOptions) -> Client | None:
         _MAIN_PROMPT, default=False
     ):
         return None
-    from distributed import Client, LocalCluster  # lazy: a heavy import
+    from distributed import (
+        Client,
+        LocalCluster,
+    )  # lazy: import acme must not import distributed
 
     if options.n_workers is None and options.memory_limit is None:
         client = Client()

@@ -94,7 +94,7 @@ def _slurm_cluster_class() -> Any:
     caller's handler back, so Ctrl-C keeps raising KeyboardInterrupt.
     """
     previous = signal.getsignal(signal.SIGINT)
-    from dask_jobqueue.slurm import SLURMCluster  # lazy: a heavy import
+    from dask_jobqueue.slurm import SLURMCluster  # lazy: heavy, and see above
 
     if previous is not None and signal.getsignal(signal.SIGINT) is not previous:
         signal.signal(signal.SIGINT, previous)
