@@ -23,12 +23,13 @@ from slurm_helpers import (
     job_fields,
     memory_mb,
     no_leftover_jobs,  # noqa: F401  fixture, used through `slurm_jobs`
+    partition_node,
     wait_gone,
 )
 
 import acme.config
 import acme.shared
-from acme import bic_cluster_setup, cluster_cleanup, esi_cluster_setup
+from acme import ParallelMap, bic_cluster_setup, cluster_cleanup, esi_cluster_setup
 from acme.cluster import _slurm_info
 from acme.cluster._options import JobExtra, SlurmOptions
 from acme.errors import AcmeValueError, SlurmError
@@ -229,9 +230,19 @@ def test_auto_partition_needs_a_memory_estimate():
     ) in str(info.value)
 
 
+@pytest.fixture
+def seven_cpus():
+    """The site rule gives 8GBS jobs 7 cores (7900 MB); the node must have them."""
+    cpus = int(partition_node("8GBS")["CPUTot"])
+    if cpus < 7:
+        pytest.skip(f"the node has {cpus} CPUs; the site rule asks for 7")
+
+
 @pytest.mark.slurm
 @slurm_jobs
-def test_auto_partition_with_an_estimate_uses_the_site_rule(esi_host, acme_log):
+def test_auto_partition_with_an_estimate_uses_the_site_rule(
+    esi_host, acme_log, seven_cpus
+):
     # GB-named partitions here: 8GBS and 16GBL; 3 GB is closest to 8 -> "8GBS"
     cluster = esi_cluster_setup(
         partition="auto",
@@ -255,6 +266,40 @@ def test_auto_partition_with_an_estimate_uses_the_site_rule(esi_host, acme_log):
         acme_log.text
     )
     assert wait_gone([job]) == []
+
+
+def add_one(x):
+    return x + 1
+
+
+@pytest.mark.slurm
+@slurm_jobs
+def test_parallel_map_applies_the_site_profile(esi_host, acme_log):
+    """ParallelMap on an ESI host: the site's log folder and core rule, no fallback."""
+    with (
+        dask.config.set({"acme.cluster": "slurm"}),
+        ParallelMap(
+            add_one,
+            [1, 2],
+            partition="debug",
+            mem_per_worker="1GB",
+            setup_interactive=False,
+            write_worker_results=False,
+        ) as pmap,
+    ):
+        [folder] = list(esi_host.iterdir())
+        cluster = pmap.config.client.cluster
+        lines = cluster.job_script().splitlines()
+        assert f"#SBATCH --output={folder}/slurm-%j.out" in lines
+        assert "#SBATCH --cpus-per-task=1" in lines  # max(1, floor(1000 / 1000))
+        assert (pmap.config.partition, pmap.config.mem_per_worker) == (
+            "debug",
+            "1000MB",
+        )
+        jobs = cluster_job_ids(cluster, 2)
+        assert pmap.compute() == [2, 3]
+    assert "not recognized" not in acme_log.text
+    assert wait_gone(jobs) == []
 
 
 @pytest.mark.slurm
