@@ -140,6 +140,7 @@ def _output_folder(option: str) -> Path:
         )
     folder = Path(os.path.expanduser(option.split("=", 1)[1])).parent
     if not folder.is_dir():
+        # not must_be: it would quote the path; users copy it as written
         raise AcmeValueError(
             f"SLURM output location has to be an existing directory, not {folder}"
         )
