@@ -113,15 +113,14 @@ def _start_on_slurm(
     memory = _memory(settings, estimate_gb)
     site = detect_site()
     profile = config.get(f"sites.{site}") if site is not None else None
-    names, default = available_partitions()
-    invalid = profile["invalid-partitions"] if profile is not None else []
-    valid = tuple(name for name in names if name not in invalid)
+    invalid = profile["invalid-partitions"] if profile is not None else None
+    valid, default = available_partitions(None, invalid)
     partition = settings.partition
     if profile is not None:
-        partition = site_partition(profile, partition, memory.estimated_gb, names)
+        partition = site_partition(profile, partition, memory.estimated_gb, valid)
     options = SlurmOptions(
         partition=check_partition(partition, valid),
-        partitions=valid,
+        partitions=tuple(valid),
         default_partition=default,
         n_workers=settings.n_workers or n_calls,
         memory=memory,

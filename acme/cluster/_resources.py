@@ -28,18 +28,19 @@ logger = get_logger(__name__)
 
 
 def available_partitions(
-    avail: Sequence[str] | None = None,
+    avail: Sequence[str] | None = None, invalid: Sequence[str] | None = None
 ) -> tuple[list[str], str | None]:
-    """Step 1: the partitions and the default one, from ``sinfo`` unless given."""
+    """Step 1: the usable partitions and the default, from ``sinfo`` unless given."""
     if avail is not None:
-        names = list(avail)
-        return names, names[0] if names else None
-    try:
-        return _slurm_info.partitions()
-    except SlurmError as exc:
-        host = socket.gethostname()
-        message = f"Error fetching SLURM partition setup from node {host}"
-        raise _slurm_info.reworded(exc, f"{message}: {exc.stderr or exc}") from exc
+        names, default = list(avail), avail[0] if avail else None
+    else:
+        try:
+            names, default = _slurm_info.partitions()
+        except SlurmError as exc:
+            host = socket.gethostname()
+            message = f"Error fetching SLURM partition setup from node {host}"
+            raise _slurm_info.reworded(exc, f"{message}: {exc.stderr or exc}") from exc
+    return [name for name in names if name not in (invalid or ())], default
 
 
 def check_partition(partition: Any, valid: Sequence[str]) -> str | None:

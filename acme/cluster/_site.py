@@ -227,14 +227,13 @@ def site_setup(site: str, kw: dict[str, Any]) -> Client | Cluster | None:
     if not _slurm_info.is_slurm_node():
         return _no_slurm(kw["interactive"])
     _legacy(kw, kwargs)
-    names, default = available_partitions()
+    valid, default = available_partitions(None, profile["invalid-partitions"])
     estimate = check_memory(kw["mem_per_worker"]).estimated_gb
-    partition = site_partition(profile, kw["partition"], estimate, names)
+    partition = site_partition(profile, kw["partition"], estimate, valid)
     kw["n_cores"] = 1 if kw["cores_per_worker"] is None else kw["cores_per_worker"]
     kw["processes_per_worker"] = kwargs.pop("processes_per_worker", 1)
     for name in ("worker_extra_args", "scheduler_options"):
         kw[name] = kwargs.pop(name, None)
-    valid = [name for name in names if name not in profile["invalid-partitions"]]
     options = slurm_options(valid, default, {**kw, "partition": partition})
     started = start_site(profile, options, kw["cores_per_worker"] is None)
     if started is None:

@@ -238,8 +238,7 @@ def slurm_cluster_setup(
     ensure_configured()
     if "cores_per_worker" in kwargs:
         n_cores = kwargs.pop("cores_per_worker")
-    names, default = available_partitions(avail_partitions)
-    valid = [name for name in names if name not in (invalid_partitions or ())]
+    valid, default = available_partitions(avail_partitions, invalid_partitions)
     options = slurm_options(valid, default, dict(locals()))
     started = _start_slurm(options)
     if started is None:
