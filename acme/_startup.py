@@ -26,7 +26,7 @@ from .cluster.local import start_local
 from .cluster.slurm import SlurmStart, _start_slurm
 from .errors import SetupAbortedError, SlurmError
 
-__all__ = ["ClientSetup", "acquire_client", "use_slurm"]
+__all__ = ["ClientSetup", "acquire_client"]
 
 logger = _logging.get_logger(__name__)
 
