@@ -1,8 +1,7 @@
 """``esi_cluster_setup`` / ``bic_cluster_setup``: site profiles over SLURM.
 
-Both load their profile (``acme.sites.<name>`` in ``acme.yaml``: hostnames,
-partition rules, log folders, ports) and call one shared function,
-:func:`~acme.cluster._site.site_setup`.
+Both load their profile (``acme.sites.<name>`` in ``acme.yaml``) and call one
+shared function, :func:`~acme.cluster._site.site_setup`.
 """
 
 from __future__ import annotations
@@ -46,6 +45,10 @@ def esi_cluster_setup(
     timeout: int = ..., interactive: bool = ..., interactive_wait: int = ...,
     *, start_client: Literal[False], job_extra: list[str] | None = ...,
     mem_cushion: int = ..., **kwargs: Any
+) -> Cluster | Client | None: ...
+@overload
+def esi_cluster_setup(
+    partition: str, *, start_client: bool, **kwargs: Any
 ) -> Cluster | Client | None: ...
 # fmt: on
 
@@ -94,7 +97,7 @@ def esi_cluster_setup(
     return site_setup("esi", dict(locals()))
 
 
-# the overloads differ only in start_client and the return type
+# as for esi_cluster_setup
 # fmt: off
 @overload
 def bic_cluster_setup(
@@ -111,6 +114,10 @@ def bic_cluster_setup(
     timeout: int = ..., interactive: bool = ..., interactive_wait: int = ...,
     *, start_client: Literal[False], job_extra: list[str] | None = ...,
     mem_cushion: int = ..., **kwargs: Any
+) -> Cluster | Client | None: ...
+@overload
+def bic_cluster_setup(
+    partition: str, *, start_client: bool, **kwargs: Any
 ) -> Cluster | Client | None: ...
 # fmt: on
 

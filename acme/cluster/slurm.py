@@ -1,11 +1,8 @@
 """``slurm_cluster_setup`` and :func:`_start_slurm`, the one start of SLURM workers.
 
-The keywords become :class:`~acme.cluster._options.SlurmOptions`; ``_start_slurm``
-resolves partition and memory per worker (:mod:`~acme.cluster._resources`), maps
-them onto ``SLURMCluster`` in one function (:func:`_cluster_kwargs`), scales the
-cluster and waits until ``n_workers_startup`` workers are live
-(:mod:`~acme.cluster._wait`). The set-up functions of the sites and ParallelMap
-start their workers through ``_start_slurm`` as well.
+``_start_slurm`` (for the sites' set-up and ParallelMap too) resolves partition and
+memory per worker, maps the options onto ``SLURMCluster`` in one function
+(:func:`_cluster_kwargs`), scales the cluster and waits for the workers.
 """
 
 from __future__ import annotations
@@ -167,6 +164,10 @@ def slurm_cluster_setup(
     avail_partitions: list[str] | None = ...,
     invalid_partitions: list[str] | None = ..., mem_cushion: int = ..., **kwargs: Any
 ) -> SLURMCluster | None: ...
+@overload
+def slurm_cluster_setup(
+    partition: str = ..., *, start_client: bool, **kwargs: Any
+) -> Client | SLURMCluster | None: ...
 # fmt: on
 
 
