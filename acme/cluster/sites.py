@@ -97,7 +97,6 @@ def esi_cluster_setup(
     return site_setup("esi", dict(locals()))
 
 
-# as for esi_cluster_setup
 # fmt: off
 @overload
 def bic_cluster_setup(
