@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import config
-from ._forensics import dead_worker_job
 from ._logging import get_logger
 from .broadcast import TASK_ID, CallArgs
+from .cluster._jobs import dead_worker_job, jobs_pending
 from .results._worker import Call, CallOutcome, run_batch
 
 if TYPE_CHECKING:
@@ -96,19 +96,6 @@ class InterruptGuard:
             self._ended.set()
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
-
-
-def _jobs_pending(client: Client) -> bool:
-    """Whether a SLURM job of the client's cluster is queued or starting."""
-    from .cluster._slurm_info import pending_jobs
-
-    cluster = client.cluster
-    jobs = [
-        str(j.job_id)
-        for j in getattr(cluster, "workers", {}).values()
-        if getattr(j, "job_id", None)
-    ]
-    return bool(jobs) and pending_jobs(jobs)
 
 
 def _calls(
@@ -221,7 +208,7 @@ class Run:
         while not self._done.wait(1.0):
             on_tick()
             try:
-                alive = live_workers(self.client) > 0 or _jobs_pending(self.client)
+                alive = live_workers(self.client) > 0 or jobs_pending(self.client)
             except Exception:  # a closing client ends the watch
                 return
             now = time.monotonic()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import platform
 import socket
+from pathlib import Path
+
+from . import config
 
 __all__ = ["detect_site", "get_free_port", "get_interface", "is_x86_node"]
 
@@ -41,7 +44,7 @@ def get_interface(ip: str) -> str:
     ValueError
         If no interface has such an address.
     """
-    import psutil
+    import psutil  # lazy: guaranteed by distributed, needed only here
 
     for name, addresses in psutil.net_if_addrs().items():
         if any(ip in address.address for address in addresses):
@@ -55,10 +58,6 @@ def detect_site() -> str | None:
     A host belongs to a site when its name starts with the profile's
     ``hostname-prefix`` and the profile's ``marker-dir`` exists.
     """
-    from pathlib import Path
-
-    from . import config
-
     hostname = socket.gethostname()
     for name, profile in config.get("sites").items():
         if (

@@ -37,7 +37,7 @@ _CHILD = (
 
 def _peak_rss(process: subprocess.Popen[bytes], max_seconds: float) -> int:
     """Largest resident memory (bytes) of ``process`` and its children."""
-    import psutil
+    import psutil  # lazy: guaranteed by distributed, needed only here
 
     peak, waited = 0, 0.0
     watched = psutil.Process(process.pid)
@@ -61,7 +61,7 @@ def _peak_rss(process: subprocess.Popen[bytes], max_seconds: float) -> int:
 def _profile(
     func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]
 ) -> int:
-    import cloudpickle
+    import cloudpickle  # lazy: only the estimate pickles calls
 
     with tempfile.TemporaryDirectory(prefix="acme-memory-") as folder:
         payload = Path(folder) / "call.pickle"

@@ -1,8 +1,9 @@
 """The client of a ``ParallelMap``: attach to the default client or start one.
 
 The client is attached (a default client exists) or started: a LocalCluster, or
-SLURM workers through the site's or the vanilla set-up, with the memory estimate
-first for ``partition="auto"``.
+SLURM workers with the profile of the site this host belongs to (or none), with
+the memory estimate first for ``partition="auto"``. Options are built from the
+typed :class:`~acme._settings.Settings` directly.
 """
 
 from __future__ import annotations
@@ -11,20 +12,19 @@ import math
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
-from . import _logging
+from . import _logging, config
+from ._checks import must_be
 from ._host import detect_site
 from ._settings import Settings
-from .cluster._slurm_info import use_slurm
-from .cluster.client import ClientHandle, cluster_cleanup, find_client, live_workers
-from .cluster.local import local_cluster_setup
-from .cluster.sites import bic_cluster_setup, esi_cluster_setup
-from .cluster.slurm import slurm_cluster_setup
-from .errors import SetupAbortedError
-
-if TYPE_CHECKING:
-    from distributed import Client
+from .cluster._options import LocalOptions, MemoryRequest, SlurmOptions
+from .cluster._resources import available_partitions, check_partition
+from .cluster._site import site_partition, start_site
+from .cluster._slurm_info import is_slurm_node
+from .cluster.client import ClientHandle, find_client, live_workers
+from .cluster.local import start_local
+from .cluster.slurm import SlurmStart, _start_slurm
+from .errors import SetupAbortedError, SlurmError
 
 __all__ = ["ClientSetup", "acquire_client"]
 
@@ -42,6 +42,28 @@ class ClientSetup:
     mem_per_worker: str | None = None
 
 
+def use_slurm() -> bool:
+    """Whether acme starts SLURM workers, by ``acme.cluster``.
+
+    Raises
+    ------
+    SlurmError
+        If ``acme.cluster`` is ``slurm`` and SLURM does not answer.
+    """
+    kind = config.get("cluster")
+    if kind == "local":
+        return False
+    if kind == "slurm":
+        if not is_slurm_node():
+            raise SlurmError(
+                "acme.cluster is 'slurm' but SLURM does not answer `sinfo`"
+            )
+        return True
+    if kind != "auto":
+        raise SlurmError(must_be("acme.cluster", "'auto', 'local' or 'slurm'", kind))
+    return is_slurm_node()
+
+
 def acquire_client(
     settings: Settings, n_calls: int, estimate_gb: Callable[[], int]
 ) -> ClientSetup:
@@ -56,70 +78,60 @@ def acquire_client(
         if settings.n_workers is not None:
             logger.debug("`n_workers` is ignored when attaching to a client")
         return ClientSetup(ClientHandle(client, owned=False), live_workers(client))
-    on_slurm = use_slurm()
-    if on_slurm:
-        client = _start_slurm(settings, n_calls, estimate_gb)
-    else:
-        client = local_cluster_setup(n_workers=settings.n_workers, interactive=False)
-    if client is None:
-        raise SetupAbortedError("Could not start distributed computing client.")
-    try:
+    if not use_slurm():
+        client = start_local(LocalOptions(settings.n_workers, None, False))
+        if client is None:
+            raise SetupAbortedError("Could not start distributed computing client.")
         cluster = client.cluster
-        n_workers = len(cluster.workers) if cluster else None
-        options = cluster.new_spec["options"] if on_slurm and cluster else {}
-    except BaseException:
-        cluster_cleanup(client)
-        raise
+        n_workers = len(cluster.workers) if cluster is not None else None
+        return ClientSetup(ClientHandle(client, owned=True), n_workers)
+    started = _start_on_slurm(settings, n_calls, estimate_gb)
+    if started is None or started.client is None:
+        raise SetupAbortedError("Could not start distributed computing client.")
     return ClientSetup(
-        ClientHandle(client, owned=True),
-        n_workers,
-        on_slurm,
-        options.get("queue"),
-        _as_mb(options.get("memory")),
+        ClientHandle(started.client, owned=True),
+        len(started.cluster.workers),
+        on_slurm=True,
+        partition=started.partition,
+        mem_per_worker=f"{started.memory_mb}MB",
     )
 
 
-def _as_mb(memory: Any) -> str | None:
-    from dask.utils import parse_bytes
+def _memory(settings: Settings, estimate_gb: Callable[[], int]) -> MemoryRequest:
+    """The memory request; for ``partition="auto"`` with the estimate N in GB."""
+    mb = settings.mem_per_worker_mb
+    if settings.partition is not None:
+        return MemoryRequest(mb)
+    need = math.ceil(mb / 1000) if mb is not None else estimate_gb()
+    return MemoryRequest(need * 1024, need)
 
-    return f"{parse_bytes(memory) // 10**6}MB" if memory else None
 
-
-def _start_slurm(
+def _start_on_slurm(
     settings: Settings, n_calls: int, estimate_gb: Callable[[], int]
-) -> Client | None:
-    """Memory estimate if needed, then the site's or the vanilla SLURM set-up."""
-    memory: str = (
-        f"{settings.mem_per_worker_mb}MB" if settings.mem_per_worker_mb else "auto"
-    )
-    partition = settings.partition or "auto"
-    if settings.partition is None:
-        if settings.mem_per_worker_mb is not None:
-            need = math.ceil(settings.mem_per_worker_mb / 1000)
-        else:
-            need = estimate_gb()
-        memory = f"estimate_memuse:{need}"
-    common: dict[str, Any] = {
-        "partition": partition,
-        "n_workers": settings.n_workers or n_calls,
-        "mem_per_worker": memory,
-        "n_workers_startup": 1,
-        "timeout": settings.setup_timeout,
-        "interactive": settings.interactive,
-        "start_client": True,
-    }
+) -> SlurmStart | None:
+    """Memory estimate if needed, then SLURM workers with the site's profile."""
+    memory = _memory(settings, estimate_gb)
     site = detect_site()
-    client: Client | None
-    if site == "esi":
-        client = esi_cluster_setup(**common)
-    elif site == "bic":
-        client = bic_cluster_setup(**common)
-    else:
-        logger.warning(
-            "Cluster node %s not recognized. Falling back to vanilla SLURM setup",
-            socket.getfqdn(),
-        )
-        client = slurm_cluster_setup(
-            **common, n_cores=1, processes_per_worker=1, interactive_wait=120
-        )
-    return client
+    profile = config.get(f"sites.{site}") if site is not None else None
+    invalid = profile["invalid-partitions"] if profile is not None else None
+    valid, default = available_partitions(None, invalid)
+    partition = settings.partition
+    if profile is not None:
+        partition = site_partition(profile, partition, memory.estimated_gb, valid)
+    options = SlurmOptions(
+        partition=check_partition(partition, valid),
+        partitions=tuple(valid),
+        default_partition=default,
+        n_workers=settings.n_workers or n_calls,
+        memory=memory,
+        timeout=int(settings.setup_timeout),
+        interactive=settings.interactive,
+        mem_cushion=profile["mem-cushion"] if profile is not None else 100,
+    )
+    if profile is not None:
+        return start_site(profile, options, derive_cores=True)
+    logger.warning(
+        "Cluster node %s not recognized. Falling back to vanilla SLURM setup",
+        socket.getfqdn(),
+    )
+    return _start_slurm(options)

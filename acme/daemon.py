@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from . import _logging
 from ._checks import as_bool, must_be
 from ._execution import InterruptGuard, Outcome, Run, run_in_process
-from ._forensics import all_jobs, slurm_report
 from ._settings import Settings, StopClient
 from .broadcast import CallArgs, FuncSpec, call_arguments
+from .cluster._jobs import all_jobs, slurm_report
 from .cluster.client import ClientHandle, cluster_cleanup, live_workers
 from .errors import AcmeTypeError, ComputationError, NoWorkersError
 from .results import ResultSink

@@ -1,9 +1,13 @@
-"""Helpers for tests that run real SLURM jobs: find, wait for and cancel our jobs.
+"""Helpers for SLURM tests: find, wait for and cancel our jobs; fake the one seam.
 
 A test's jobs are recognised by their working directory: every test runs inside
 its own ``tmp_path`` (see ``conftest.py``), and ``sbatch`` records the directory
 it was called from. Jobs of other test sessions on the same controller are
 never touched.
+
+:class:`FakeSlurm` stands in for ``acme.cluster._slurm_info._run`` with canned
+outputs from ``tests/data``, for outputs and failures a real SLURM cannot produce
+on demand.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ import getpass
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+
+from acme.errors import SlurmError
 
 WORKER_JOB_NAME = "dask-worker"
 
@@ -80,17 +86,28 @@ def wait_gone(job_ids: list[str], timeout: float = 30) -> list[str]:
         time.sleep(0.2)
 
 
-def job_fields(job_id: str) -> dict[str, str]:
-    """``scontrol -o show job`` as a dict (values without spaces)."""
+def scontrol(kind: str, name: str) -> dict[str, str]:
+    """``scontrol -o show <kind> <name>``, first line, as a dict."""
     done = subprocess.run(
-        ["scontrol", "-o", "show", "job", str(job_id)],
+        ["scontrol", "-o", "show", kind, str(name)],
         capture_output=True,
         text=True,
         timeout=30,
         check=True,
     )
-    pairs = (item.split("=", 1) for item in done.stdout.split() if "=" in item)
+    first = done.stdout.splitlines()[0] if done.stdout.strip() else ""
+    pairs = (item.split("=", 1) for item in first.split() if "=" in item)
     return dict(pairs)
+
+
+def job_fields(job_id: str) -> dict[str, str]:
+    """``scontrol -o show job`` as a dict (values without spaces)."""
+    return scontrol("job", job_id)
+
+
+def partition_node(partition: str) -> dict[str, str]:
+    """``scontrol`` fields of the (first) node of ``partition`` (CPUTot, RealMemory)."""
+    return scontrol("node", scontrol("partition", partition)["Nodes"])
 
 
 def cluster_job_ids(cluster, expected: int, timeout: float = 30) -> list[str]:
@@ -101,6 +118,11 @@ def cluster_job_ids(cluster, expected: int, timeout: float = 30) -> list[str]:
         return [str(i) for i in ids] if len(ids) == expected and all(ids) else []
 
     return list(wait_until(submitted, timeout, f"{expected} submitted jobs"))
+
+
+def header(script: str) -> list[str]:
+    """The ``#SBATCH`` lines of a job script."""
+    return [line for line in script.splitlines() if line.startswith("#SBATCH")]
 
 
 def memory_mb(value: str) -> float:
@@ -120,3 +142,50 @@ def no_leftover_jobs(tmp_path) -> Iterator[None]:
     if left:
         subprocess.run(["scancel", *left], capture_output=True, timeout=30)
         pytest.fail(f"test left SLURM jobs behind: {left}")
+
+
+DATA = Path(__file__).with_name("data")
+
+
+def canned(name: str) -> str:
+    return (DATA / name).read_text()
+
+
+class FakeSlurm:
+    """Answers ``_run(argv, timeout)`` from canned outputs; records every call.
+
+    ``routes`` maps a tuple of argv items (the first is the command, the others
+    must all occur in argv) to the stdout to return, or to a ``SlurmError`` or
+    ``OSError`` to raise as the real ``_run`` would.
+    """
+
+    def __init__(self, routes: dict[tuple[str, ...], str | Exception]) -> None:
+        self.routes = routes
+        self.calls: list[list[str]] = []
+
+    def __call__(self, argv: Sequence[str], timeout: float) -> str:
+        argv = list(argv)
+        assert all(isinstance(item, str) for item in argv), argv
+        assert timeout > 0
+        self.calls.append(argv)
+        for route, answer in self.routes.items():
+            if argv[0] == route[0] and all(item in argv[1:] for item in route[1:]):
+                if isinstance(answer, SlurmError):
+                    raise answer
+                if isinstance(answer, OSError):
+                    raise SlurmError(f"{argv[0]} failed: {answer}", argv=argv) from None
+                return answer
+        raise AssertionError(f"unexpected SLURM command {argv}")
+
+    def commands(self, name: str) -> list[list[str]]:
+        return [argv for argv in self.calls if argv[0] == name]
+
+
+def failure(argv: list[str], returncode: int, stderr: str) -> SlurmError:
+    """The ``SlurmError`` the real ``_run`` raises for a command exiting non-zero."""
+    return SlurmError(
+        f"{' '.join(argv)} exited with {returncode}: {stderr.strip()}",
+        argv=argv,
+        returncode=returncode,
+        stderr=stderr,
+    )

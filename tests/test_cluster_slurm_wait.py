@@ -1,6 +1,7 @@
-"""The SLURM start-up wait at its time-out (API.md 6.5), on the real local SLURM.
+"""The SLURM start-up wait at its time-out, on the real local SLURM.
 
-Jobs that must stay pending are submitted with ``--begin=now+1hour``.
+Jobs that must stay pending are submitted with ``--begin=now+1hour``; sizes that
+depend on the node are read from ``scontrol``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,15 @@ import threading
 import dask.config
 import pytest
 from distributed import get_client
-from slurm_helpers import jobs_below, no_leftover_jobs, wait_until  # noqa: F401
+from prompts import answer
+from slurm_helpers import (
+    jobs_below,
+    memory_mb,
+    no_leftover_jobs,  # noqa: F401  fixture, used through `pytestmark`
+    partition_node,
+    scontrol,
+    wait_until,
+)
 
 from acme import cluster_cleanup, slurm_cluster_setup
 
@@ -22,19 +31,10 @@ ZERO = "Cannot continue with 0 workers. Do you want to [k]eep waiting for 1s or 
 
 
 @pytest.fixture
-def terminal(monkeypatch):
-    """A TTY whose answers come from a list; records the prompts."""
-    prompts: list[str] = []
-    answers: list[str] = []
-
-    def answer(text):
-        prompts.append(text)
-        return answers.pop(0)
-
-    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    monkeypatch.setattr("builtins.input", answer)
+def terminal(monkeypatch, tty):
+    """A TTY answering with the given answers (``prompts.answer``); 1 s more waiting."""
     with dask.config.set({"acme.slurm.keep-waiting": 1}):
-        yield prompts, answers
+        yield lambda *answers: answer(monkeypatch, *answers)
 
 
 def pending_setup(**kwargs):
@@ -50,28 +50,25 @@ def no_jobs_left(folder):
 
 
 def test_abort_returns_none_and_cancels_the_jobs(terminal, tmp_path):
-    prompts, answers = terminal
-    answers.append("a")
+    replies = terminal("a")
     assert pending_setup(interactive=True) is None
-    assert [KEEP in p for p in prompts] == [True]
+    assert [KEEP in p for p in replies.prompts] == [True]
     with pytest.raises(ValueError):
         get_client()
     no_jobs_left(tmp_path)
 
 
 def test_continue_with_zero_workers_asks_again(terminal, tmp_path):
-    prompts, answers = terminal
-    answers.extend(["c", "a"])
+    replies = terminal("c", "a")
     assert pending_setup(interactive=True) is None
-    assert KEEP in prompts[0] and ZERO in prompts[1]
+    assert KEEP in replies.prompts[0] and ZERO in replies.prompts[1]
     no_jobs_left(tmp_path)
 
 
 def test_keep_waiting_waits_and_asks_again(terminal, tmp_path):
-    prompts, answers = terminal
-    answers.extend(["k", "Y", "a"])  # "Y" is invalid and asks again
+    replies = terminal("k", "Y", "a")  # "Y" is invalid and asks again
     assert pending_setup(interactive=True) is None
-    assert [KEEP in p for p in prompts] == [True, True, True]
+    assert [KEEP in p for p in replies.prompts] == [True, True, True]
     no_jobs_left(tmp_path)
 
 
@@ -106,14 +103,28 @@ def test_no_prompt_without_a_terminal(monkeypatch, tmp_path):
     no_jobs_left(tmp_path)
 
 
+@pytest.fixture
+def two_of_three():
+    """A partition and a memory per job such that two jobs fit the node, three don't."""
+    node = partition_node("16GBL")
+    real = memory_mb(node["RealMemory"])
+    limit = scontrol("partition", "16GBL")["MaxMemPerNode"]
+    cap = (real if limit == "UNLIMITED" else memory_mb(limit)) - 100  # the cushion
+    per_job = int((real / 3 + real / 2) / 2)  # between a third and a half of the node
+    if per_job > cap or int(node["CPUTot"]) < 2:
+        pytest.skip(f"node {node['NodeName']} does not fit two jobs of 16GBL's cap")
+    return "16GBL", per_job
+
+
 @pytest.mark.slow
-def test_time_out_with_some_workers_continues(tmp_path, acme_log):
+def test_time_out_with_some_workers_continues(tmp_path, acme_log, two_of_three):
     """Two of three jobs fit the node's memory; the set-up goes on with them."""
+    partition, per_job = two_of_three
     client = slurm_cluster_setup(
-        partition="16GBL",
+        partition=partition,
         n_workers=3,
         n_workers_startup=3,
-        mem_per_worker="9000MB",  # 3 x 9000 MB exceed the node's ~21.7 GB
+        mem_per_worker=f"{per_job}MB",
         timeout=15,
         interactive=False,
     )

@@ -1,7 +1,7 @@
-"""``ParallelMap`` on the real CI SLURM (API.md 6.1-6.6, 4.6, 4.7).
+"""``ParallelMap`` on the real CI SLURM: start, attach, "auto", failures, Ctrl-C.
 
 Partitions of ``.ci/slurm``: ``8GBS`` (default, 8000 MB), ``16GBL`` (16000 MB) and
-``debug`` (2000 MB), all on one node with 8 CPUs. ``conftest.py`` forces local
+``debug`` (2000 MB), all on one node. ``conftest.py`` forces local
 clusters, so every test here selects SLURM through ``DASK_ACME__CLUSTER``.
 """
 
@@ -154,7 +154,7 @@ def test_parallel_map_attaches_to_a_slurm_client(tmp_path, acme_log):
     assert wait_gone([job]) == []
 
 
-# -- partition="auto" (API.md 6.6) ----------------------------------------------------
+# -- partition="auto" -----------------------------------------------------------------
 
 
 def test_auto_partition_picks_debug_for_a_small_function(tmp_path, acme_log):
@@ -213,7 +213,7 @@ def test_explicit_memory_with_auto_partition_skips_profiling(tmp_path, acme_log)
     assert wait_gone([job]) == []
 
 
-# -- failures on SLURM workers (API.md 4.6) -------------------------------------------
+# -- failures on SLURM workers --------------------------------------------------------
 
 
 def start_one_worker(tmp_path, **kwargs):
@@ -328,7 +328,7 @@ def test_cancelled_job(tmp_path):
     assert wait_gone([job]) == []
 
 
-# -- Ctrl-C (API.md 4.7) --------------------------------------------------------------
+# -- Ctrl-C ---------------------------------------------------------------------------
 
 CHILD = r"""
 import os

@@ -1,4 +1,4 @@
-"""Site profiles, ``esi_cluster_setup`` and ``bic_cluster_setup`` (API.md 8.3-8.6).
+"""Site profiles, ``esi_cluster_setup`` and ``bic_cluster_setup``.
 
 Site profiles are configuration (``acme.sites.<name>``), so a test makes this
 host an ESI host by pointing the profile's hostname prefix and marker folder at
@@ -22,12 +22,13 @@ from slurm_helpers import (
     job_fields,
     memory_mb,
     no_leftover_jobs,  # noqa: F401  fixture, used through `slurm_jobs`
+    partition_node,
     wait_gone,
 )
 
 import acme.config
 import acme.shared
-from acme import bic_cluster_setup, cluster_cleanup, esi_cluster_setup
+from acme import ParallelMap, bic_cluster_setup, cluster_cleanup, esi_cluster_setup
 from acme.cluster import _slurm_info
 from acme.errors import AcmeValueError, SlurmError
 
@@ -227,9 +228,19 @@ def test_auto_partition_needs_a_memory_estimate():
     ) in str(info.value)
 
 
+@pytest.fixture
+def seven_cpus():
+    """The site rule gives 8GBS jobs 7 cores (7900 MB); the node must have them."""
+    cpus = int(partition_node("8GBS")["CPUTot"])
+    if cpus < 7:
+        pytest.skip(f"the node has {cpus} CPUs; the site rule asks for 7")
+
+
 @pytest.mark.slurm
 @slurm_jobs
-def test_auto_partition_with_an_estimate_uses_the_site_rule(esi_host, acme_log):
+def test_auto_partition_with_an_estimate_uses_the_site_rule(
+    esi_host, acme_log, seven_cpus
+):
     # GB-named partitions here: 8GBS and 16GBL; 3 GB is closest to 8 -> "8GBS"
     cluster = esi_cluster_setup(
         partition="auto",
@@ -255,6 +266,40 @@ def test_auto_partition_with_an_estimate_uses_the_site_rule(esi_host, acme_log):
     assert wait_gone([job]) == []
 
 
+def add_one(x):
+    return x + 1
+
+
+@pytest.mark.slurm
+@slurm_jobs
+def test_parallel_map_applies_the_site_profile(esi_host, acme_log):
+    """ParallelMap on an ESI host: the site's log folder and core rule, no fallback."""
+    with (
+        dask.config.set({"acme.cluster": "slurm"}),
+        ParallelMap(
+            add_one,
+            [1, 2],
+            partition="debug",
+            mem_per_worker="1GB",
+            setup_interactive=False,
+            write_worker_results=False,
+        ) as pmap,
+    ):
+        [folder] = list(esi_host.iterdir())
+        cluster = pmap.config.client.cluster
+        lines = cluster.job_script().splitlines()
+        assert f"#SBATCH --output={folder}/slurm-%j.out" in lines
+        assert "#SBATCH --cpus-per-task=1" in lines  # max(1, floor(1000 / 1000))
+        assert (pmap.config.partition, pmap.config.mem_per_worker) == (
+            "debug",
+            "1000MB",
+        )
+        jobs = cluster_job_ids(cluster, 2)
+        assert pmap.compute() == [2, 3]
+    assert "not recognized" not in acme_log.text
+    assert wait_gone(jobs) == []
+
+
 @pytest.mark.slurm
 @pytest.mark.skipif(platform.machine() != "x86_64", reason="needs an x86_64 host")
 def test_architecture_guard():
@@ -271,91 +316,3 @@ def test_architecture_guard():
         "Cannot start SLURM workers in partition 8GBSppc with architecture ppc64le "
         "from submitting host with architecture x86_64."
     ) in str(info.value)
-
-
-def test_log_folder_only_on_the_sites_file_system(tmp_path, acme_log):
-    """The site's SLURM log folder is created only where its marker folder exists."""
-    from acme.cluster.sites import _log_option
-
-    profile = {
-        "marker-dir": str(tmp_path / "missing"),
-        "slurm-log-dir": str(tmp_path / "missing" / "slurm" / "{user}_{timestamp}"),
-    }
-    assert _log_option(profile, ["--begin=now"]) == ["--begin=now"]
-    assert not (tmp_path / "missing").exists()
-    assert "does not exist on this host" in acme_log.text
-
-    profile["marker-dir"] = str(tmp_path)
-    options = _log_option(profile, None)
-    assert len(options) == 1 and options[0].startswith(f"--output={tmp_path}/missing/")
-    assert options[0].endswith("/slurm-%j.out")
-    assert (tmp_path / "missing" / "slurm").is_dir()
-    assert _log_option(profile, ["--output=/x/y.out"]) == ["--output=/x/y.out"]
-
-
-def test_ports_pinned_only_where_the_site_marker_exists(tmp_path):
-    """CoBIC: scheduler on a free port in the range, workers and nannies pinned."""
-    from acme.cluster.sites import _ports
-
-    profile = dict(acme.config.get("sites.bic"))
-    profile["port-marker"] = str(tmp_path / "squeue_summary")
-    profile["interface-address"] = "127.0.0.1"
-    kwargs: dict = {}
-    assert _ports(profile, kwargs) is None and kwargs == {}
-
-    (tmp_path / "squeue_summary").write_text("")
-    port = _ports(profile, kwargs)
-    assert 60001 <= port <= 63000
-    assert kwargs["scheduler_options"]["port"] == port
-    assert kwargs["scheduler_options"]["interface"] == acme.shared.get_interface(
-        "127.0.0.1"
-    )
-    assert kwargs["worker_extra_args"] == [
-        "--worker-port=60001:63000",
-        "--nanny-port=60001:63000",
-    ]
-    assert _ports(dict(acme.config.get("sites.esi")), {}) is None
-
-
-@pytest.mark.parametrize(
-    ("rule", "memory", "def_mem", "cores"),
-    [
-        ("floor", 8000, 2000, 4),
-        ("floor", 8000, None, 8),  # DefMemPerCPU unknown: 1000 MB per core
-        ("floor", 8000, 500, 8),  # at least 1000 MB per core
-        ("floor", 500, 2000, 1),
-        ("round", 8000, 3000, 3),
-        ("round", 1000, 3000, 1),
-        ("round", 8000, None, 1),
-    ],
-)
-def test_derived_cores(rule, memory, def_mem, cores):
-    from acme.cluster.sites import _cores
-
-    assert _cores({"cores-rule": rule}, memory, def_mem) == cores
-
-
-@pytest.mark.parametrize(
-    ("names", "need", "chosen"),
-    [
-        (["8GBS", "16GBL", "debug"], 1, "8GBS"),
-        (["8GBS", "16GBL", "debug"], 12, "16GBS"),  # tie between 8 and 16: larger
-        (["8GBS", "16GBL", "32GBL"], 20, "16GBS"),
-        (["8GBXS", "24GBL"], 30, "24GBS"),
-    ],
-)
-@pytest.mark.skipif(platform.machine() != "x86_64", reason="x86_64 rule")
-def test_esi_auto_rule_on_x86(names, need, chosen, acme_log):
-    import logging
-
-    from acme import _logging
-    from acme.cluster.sites import _auto_partition
-
-    _logging.configure(logging.INFO)  # as the public set-up functions do
-    profile = acme.config.get("sites.esi")
-    assert _auto_partition(profile, names, need) == chosen
-    assert "Automatic SLURM partition selection is experimental" in acme_log.text
-    assert (
-        f"Picked partition {chosen} based on estimated memory consumption of {need} GB"
-        in acme_log.text
-    )

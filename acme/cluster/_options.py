@@ -1,6 +1,7 @@
-"""Keywords of ``slurm_cluster_setup`` -> validated values.
+"""Set-up keywords -> frozen, typed :class:`SlurmOptions` / :class:`LocalOptions`.
 
-The only cluster code that compares against ``"auto"``.
+The only cluster code that compares against ``"auto"``. What needs SLURM's facts
+(the memory cap, ``partition="auto"``) is resolved when the cluster starts.
 """
 
 from __future__ import annotations
@@ -8,16 +9,30 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._checks import as_bool, as_int, as_mem_mb, type_of
-from ..errors import AcmeTypeError, AcmeValueError
+from dask.utils import parse_bytes
 
-__all__ = ["JobExtra", "MemoryRequest", "check_job_extra", "check_memory", "is_auto"]
+from .._checks import as_int, as_mem_mb, must_be
+from ..errors import AcmeTypeError, AcmeValueError
+from ._resources import check_partition
+
+__all__ = [
+    "JobExtra",
+    "LocalOptions",
+    "MemoryRequest",
+    "SlurmOptions",
+    "check_memory",
+    "is_auto",
+    "local_options",
+    "slurm_options",
+]
 
 _ESTIMATE = re.compile(r"^estimate_memuse:(\d+(?:\.\d+)?)$")
+_MEMORY = "a valid memory specifier (e.g., '8GB', '12000MB')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +47,55 @@ class MemoryRequest:
 class JobExtra:
     """Validated ``job_extra`` (a copy) and the ``--output`` folder, if any."""
 
-    options: list[str]
-    output_dir: Path | None
+    options: tuple[str, ...] = ()
+    output_dir: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SlurmOptions:
+    """Validated SLURM set-up; ``partition`` None picks one when the cluster starts."""
+
+    partition: str | None
+    partitions: tuple[str, ...]  # the valid ones
+    default_partition: str | None
+    n_workers: int
+    memory: MemoryRequest = MemoryRequest(None)
+    n_cores: int = 1
+    processes_per_worker: int = 1
+    n_workers_startup: int = 1
+    timeout: int = 60
+    interactive: bool = False
+    interactive_wait: int = 120
+    start_client: bool = True
+    job_extra: JobExtra = JobExtra()
+    worker_extra_args: tuple[str, ...] | None = None
+    scheduler_options: Mapping[str, Any] | None = None
+    mem_cushion: int = 100
+    extra: Mapping[str, Any] = field(default_factory=dict)  # more SLURMCluster kwargs
+
+
+@dataclass(frozen=True, slots=True)
+class LocalOptions:
+    """Validated ``local_cluster_setup`` keywords."""
+
+    n_workers: int | None
+    memory_limit: str | None
+    interactive: bool
 
 
 def is_auto(value: Any) -> bool:
-    """Whether a keyword has ACME's ``"auto"`` value.
-
-    >>> is_auto("auto"), is_auto("8GBS")
-    (True, False)
-    """
+    """Whether a keyword has ACME's ``"auto"`` value."""
     return isinstance(value, str) and value == "auto"
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise AcmeTypeError(must_be(f"`{name}`", "Boolean", value, show_type=True))
+    return value
+
+
+def _count(kw: Mapping[str, Any], name: str, lo: int) -> int:
+    return as_int(kw[name], name, lo)
 
 
 def check_memory(value: Any) -> MemoryRequest:
@@ -57,41 +110,26 @@ def check_memory(value: Any) -> MemoryRequest:
         gigabytes = max(1, math.ceil(float(match.group(1))))
         return MemoryRequest(gigabytes * 1024, gigabytes)
     if not isinstance(value, str):
-        raise AcmeTypeError(
-            "`mem_per_worker` has to be a valid memory specifier (e.g., '8GB', "
-            f"'12000MB'), not {type_of(value)}"
-        )
+        raise AcmeTypeError(must_be("`mem_per_worker`", _MEMORY, value, show_type=True))
     return MemoryRequest(math.ceil(as_mem_mb(value, "mem_per_worker")))
-
-
-def check_flags(**flags: Any) -> None:
-    """Step 8: Boolean keywords."""
-    for name, value in flags.items():
-        as_bool(value, f"`{name}` has to be Boolean, not {{type}}")
-
-
-def check_counts(lower_bounds: dict[str, tuple[Any, int]]) -> dict[str, int]:
-    """Integer keywords with their lower bounds."""
-    return {name: as_int(value, name, lo) for name, (value, lo) in lower_bounds.items()}
 
 
 def check_job_extra(job_extra: Any) -> JobExtra:
     """Step 9: a list of sbatch options; ``--output=<path>`` in an existing folder."""
     if job_extra is None:
-        return JobExtra([], None)
+        return JobExtra()
     if not isinstance(job_extra, list):
-        raise AcmeTypeError(f"`job_extra` has to be a list, not {type_of(job_extra)}")
+        raise AcmeTypeError(must_be("`job_extra`", "a list", job_extra, show_type=True))
     output_dir = None
     for option in job_extra:
         if not isinstance(option, str):
-            raise AcmeTypeError(
-                f"`job_extra` has to be a valid sbatch option, not {type_of(option)}"
-            )
+            allowed = "a valid sbatch option"
+            raise AcmeTypeError(must_be("`job_extra`", allowed, option, show_type=True))
         if not option.startswith("-"):
             raise AcmeValueError("`job_extra` options must be flagged with - or --")
         if option.split("=")[0].split()[0] in ("-o", "--output"):
             output_dir = _output_folder(option)
-    return JobExtra(list(job_extra), output_dir)
+    return JobExtra(tuple(job_extra), output_dir)
 
 
 def _output_folder(option: str) -> Path:
@@ -102,7 +140,58 @@ def _output_folder(option: str) -> Path:
         )
     folder = Path(os.path.expanduser(option.split("=", 1)[1])).parent
     if not folder.is_dir():
+        # not must_be: it would quote the path; users copy it as written
         raise AcmeValueError(
             f"SLURM output location has to be an existing directory, not {folder}"
         )
     return folder
+
+
+def slurm_options(
+    valid: Sequence[str], default: str | None, kw: Mapping[str, Any]
+) -> SlurmOptions:
+    """Steps 2-5 and 8-10 of ``slurm_cluster_setup`` on its keywords ``kw`` as given.
+
+    ``kw["kwargs"]`` goes on to ``SLURMCluster``. The checks run in the order of
+    the steps: Python evaluates keyword arguments from left to right.
+    """
+    worker_args, scheduler = kw["worker_extra_args"], kw["scheduler_options"]
+    return SlurmOptions(
+        partition=check_partition(None if is_auto(p := kw["partition"]) else p, valid),
+        partitions=tuple(valid),
+        default_partition=default,
+        n_workers=_count(kw, "n_workers", 1),
+        memory=check_memory(kw["mem_per_worker"]),
+        n_cores=_count(kw, "n_cores", 1),
+        n_workers_startup=_count(kw, "n_workers_startup", 0),
+        mem_cushion=_count(kw, "mem_cushion", 0),
+        timeout=_count(kw, "timeout", 0),
+        interactive_wait=_count(kw, "interactive_wait", 0),
+        interactive=_flag(kw["interactive"], "interactive"),
+        start_client=_flag(kw["start_client"], "start_client"),
+        job_extra=check_job_extra(kw["job_extra"]),
+        processes_per_worker=_count(kw, "processes_per_worker", 1),
+        worker_extra_args=None if worker_args is None else tuple(worker_args),
+        scheduler_options=None if scheduler is None else dict(scheduler),
+        extra=dict(kw["kwargs"]),
+    )
+
+
+def local_options(
+    n_workers: Any, mem_per_worker: Any, interactive: Any
+) -> LocalOptions:
+    """``local_cluster_setup``'s step 1."""
+    interactive = _flag(interactive, "interactive")
+    if n_workers is not None:
+        n_workers = as_int(n_workers, "n_workers", 1)
+    if mem_per_worker is not None:
+        allowed = "`None` or a memory string such as '2GB'"
+        if not isinstance(mem_per_worker, str):
+            shown = must_be("`mem_per_worker`", allowed, mem_per_worker, show_type=True)
+            raise AcmeTypeError(shown)
+        try:
+            parse_bytes(mem_per_worker)
+        except ValueError as exc:
+            shown = must_be("`mem_per_worker`", allowed, mem_per_worker)
+            raise AcmeValueError(shown) from exc
+    return LocalOptions(n_workers, mem_per_worker, interactive)

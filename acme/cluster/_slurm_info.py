@@ -13,15 +13,17 @@ from .. import config
 from ..errors import SlurmError
 
 __all__ = [
+    "QUERY_TIMEOUT",
     "PartitionInfo",
     "is_slurm_node",
-    "job_state",
+    "parse_key_values",
     "partition_info",
     "partitions",
-    "use_slurm",
+    "reworded",
 ]
 
-_QUERY_TIMEOUT = 30.0
+QUERY_TIMEOUT = 30.0
+_SINFO = ("sinfo", "-h", "-o", "%P")
 
 
 def _run(argv: Sequence[str], timeout: float) -> str:
@@ -48,37 +50,24 @@ def _run(argv: Sequence[str], timeout: float) -> str:
     return done.stdout
 
 
+def reworded(error: SlurmError, message: str) -> SlurmError:
+    """``error`` with a new message, keeping argv, exit code and stderr."""
+    return SlurmError(
+        message, argv=error.argv, returncode=error.returncode, stderr=error.stderr
+    )
+
+
+def _probe_timeout() -> float:
+    return float(config.get("slurm.probe-timeout"))
+
+
 def is_slurm_node() -> bool:
     """True iff ``sinfo -h -o %P`` answers (exit 0) within the probe time-out."""
     try:
-        _run(["sinfo", "-h", "-o", "%P"], float(config.get("slurm.probe-timeout")))
+        _run(_SINFO, _probe_timeout())
     except SlurmError:
         return False
     return True
-
-
-def use_slurm() -> bool:
-    """Whether acme starts SLURM workers, by ``acme.cluster``.
-
-    Raises
-    ------
-    SlurmError
-        If ``acme.cluster`` is ``slurm`` and SLURM does not answer.
-    """
-    kind = config.get("cluster")
-    if kind == "local":
-        return False
-    if kind == "slurm":
-        if not is_slurm_node():
-            raise SlurmError(
-                "acme.cluster is 'slurm' but SLURM does not answer `sinfo`"
-            )
-        return True
-    if kind != "auto":
-        raise SlurmError(
-            f"acme.cluster has to be 'auto', 'local' or 'slurm', not {kind!r}"
-        )
-    return is_slurm_node()
 
 
 def parse_key_values(line: str) -> dict[str, str]:
@@ -131,7 +120,7 @@ def partitions() -> tuple[list[str], str | None]:
     SlurmError
         If ``sinfo`` is missing or fails.
     """
-    output = _run(["sinfo", "-h", "-o", "%P"], float(config.get("slurm.probe-timeout")))
+    output = _run(_SINFO, _probe_timeout())
     names, default = [], None
     for line in output.split():
         name = line.strip().rstrip("*")
@@ -163,10 +152,10 @@ class PartitionInfo:
 
 
 def _qos_mem(qos: str) -> int | None:
-    """Memory cap of a QoS; None without accounting (not an error, D4)."""
+    """Memory cap of a QoS; None without accounting (not an error)."""
     argv = ["sacctmgr", "show", "qos", f"name={qos}", "format=MaxTRES", "-P", "-n"]
     try:
-        output = _run(argv, _QUERY_TIMEOUT)
+        output = _run(argv, QUERY_TIMEOUT)
     except SlurmError:
         return None
     values = [parse_tres_mem_mb(line) for line in output.splitlines() if line.strip()]
@@ -175,7 +164,7 @@ def _qos_mem(qos: str) -> int | None:
 
 def _node_mem(nodes: str) -> int | None:
     try:
-        output = _run(["scontrol", "-o", "show", "node", nodes], _QUERY_TIMEOUT)
+        output = _run(["scontrol", "-o", "show", "node", nodes], QUERY_TIMEOUT)
     except SlurmError:
         return None
     values = [
@@ -195,14 +184,10 @@ def partition_info(name: str) -> PartitionInfo:
         ``Cannot fetch available memory per CPU in SLURM`` if ``scontrol`` fails.
     """
     try:
-        output = _run(["scontrol", "-o", "show", "partition", name], _QUERY_TIMEOUT)
+        output = _run(["scontrol", "-o", "show", "partition", name], QUERY_TIMEOUT)
     except SlurmError as exc:
-        raise SlurmError(
-            f"Cannot fetch available memory per CPU in SLURM: {exc}",
-            argv=exc.argv,
-            returncode=exc.returncode,
-            stderr=exc.stderr,
-        ) from exc
+        message = f"Cannot fetch available memory per CPU in SLURM: {exc}"
+        raise reworded(exc, message) from exc
     fields = parse_key_values(output)
     qos = fields.get("QoS", "N/A")
     return PartitionInfo(
@@ -213,22 +198,3 @@ def partition_info(name: str) -> PartitionInfo:
         qos_mem=_qos_mem(qos) if qos not in ("N/A", "") else None,
         node_mem=_node_mem(fields["Nodes"]) if fields.get("Nodes") else None,
     )
-
-
-def job_state(job_id: str) -> dict[str, str]:
-    """``scontrol show job`` fields of a job; empty when SLURM forgot it."""
-    try:
-        output = _run(["scontrol", "-o", "show", "job", job_id], _QUERY_TIMEOUT)
-    except SlurmError:
-        return {}
-    return parse_key_values(output)
-
-
-def pending_jobs(job_ids: Sequence[str]) -> bool:
-    """True if any of the jobs is still queued or being configured."""
-    argv = ["squeue", "-h", "-o", "%T", "-j", ",".join(job_ids)]
-    try:
-        states = _run(argv, _QUERY_TIMEOUT).split()
-    except SlurmError:
-        return False
-    return any(state in ("PENDING", "CONFIGURING") for state in states)

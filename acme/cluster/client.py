@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .._checks import type_of
+from .._checks import must_be
 from .._logging import ensure_configured, get_logger
 from ..errors import AcmeTypeError
 
@@ -30,7 +30,7 @@ class ClientHandle:
 
 def find_client() -> Client | None:
     """The default distributed client, or None."""
-    from distributed import get_client
+    from distributed import get_client  # lazy: import acme must not import distributed
 
     try:
         client = get_client()
@@ -68,7 +68,7 @@ def cluster_cleanup(client: Client | None = None) -> None:
     --------
     >>> cluster_cleanup()  # doctest: +SKIP
     """
-    from distributed import Client
+    from distributed import Client  # lazy: import acme must not import distributed
 
     ensure_configured()
     if client is None:
@@ -77,9 +77,8 @@ def cluster_cleanup(client: Client | None = None) -> None:
             logger.warning("No dangling clients or clusters found.")
             return
     if not isinstance(client, Client):
-        raise AcmeTypeError(
-            f"`client` has to be a dask client object, not {type_of(client)}"
-        )
+        allowed = "a dask client object"
+        raise AcmeTypeError(must_be("`client`", allowed, client, show_type=True))
     description = _describe(client)
     n_workers = _safe_worker_count(client)
     cluster = client.cluster

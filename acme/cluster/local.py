@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .._checks import as_bool, as_int, type_of
 from .._interactive import ask_yes_no, is_interactive
 from .._logging import ensure_configured, get_logger
-from ..errors import AcmeTypeError, AcmeValueError
+from ._options import LocalOptions, local_options
 
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["local_cluster_setup"]
+__all__ = ["local_cluster_setup", "start_local"]
 
 logger = get_logger(__name__)
 _MAIN_PROMPT = (
@@ -21,24 +20,29 @@ _MAIN_PROMPT = (
 )
 
 
-def _memory_limit(value: Any) -> str | None:
-    if value is None:
+def start_local(options: LocalOptions) -> Client | None:
+    """Steps 2-4 on validated options (ParallelMap starts its client here too)."""
+    if is_interactive(options.interactive) and not ask_yes_no(
+        _MAIN_PROMPT, default=False
+    ):
         return None
-    from dask.utils import parse_bytes
+    from distributed import (
+        Client,
+        LocalCluster,
+    )  # lazy: import acme must not import distributed
 
-    if not isinstance(value, str):
-        raise AcmeTypeError(
-            f"`mem_per_worker` has to be `None` or a memory string such as '2GB', "
-            f"not {type_of(value)}"
-        )
-    try:
-        parse_bytes(value)
-    except ValueError as exc:
-        raise AcmeValueError(
-            f"`mem_per_worker` has to be `None` or a memory string such as '2GB', "
-            f"not {value!r}"
-        ) from exc
-    return value
+    if options.n_workers is None and options.memory_limit is None:
+        client = Client()
+    else:
+        kwargs: dict[str, Any] = {"n_workers": options.n_workers}
+        if options.memory_limit is not None:
+            kwargs["memory_limit"] = options.memory_limit
+        client = Client(LocalCluster(**kwargs))
+    logger.info(
+        "Local parallel computing client ready, dashboard accessible at %s",
+        client.dashboard_link,
+    )
+    return client
 
 
 def local_cluster_setup(
@@ -67,23 +71,4 @@ def local_cluster_setup(
     >>> client = local_cluster_setup(n_workers=2, interactive=False)  # doctest: +SKIP
     """
     ensure_configured()
-    as_bool(interactive, "`interactive` has to be Boolean, not {type}")
-    if n_workers is not None:
-        n_workers = as_int(n_workers, "n_workers", 1)
-    memory = _memory_limit(mem_per_worker)
-    if is_interactive(interactive) and not ask_yes_no(_MAIN_PROMPT, default=False):
-        return None
-    from distributed import Client, LocalCluster
-
-    if n_workers is None and memory is None:
-        client = Client()
-    else:
-        options: dict[str, Any] = {"n_workers": n_workers}
-        if memory is not None:
-            options["memory_limit"] = memory
-        client = Client(LocalCluster(**options))
-    logger.info(
-        "Local parallel computing client ready, dashboard accessible at %s",
-        client.dashboard_link,
-    )
-    return client
+    return start_local(local_options(n_workers, mem_per_worker, interactive))

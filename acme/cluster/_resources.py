@@ -1,0 +1,117 @@
+"""What SLURM offers a worker: the partitions, ``partition="auto"``, memory per worker.
+
+Decisions on the facts :mod:`~acme.cluster._slurm_info` reads (steps 1, 2 and 7
+of ``slurm_cluster_setup``).
+"""
+
+from __future__ import annotations
+
+import math
+import socket
+from collections.abc import Sequence
+from typing import Any
+
+from .. import config
+from .._checks import as_mem_mb
+from .._logging import get_logger
+from ..errors import AcmeValueError, SlurmError
+from . import _slurm_info
+
+__all__ = [
+    "available_partitions",
+    "check_partition",
+    "pick_partition",
+    "worker_memory",
+]
+
+logger = get_logger(__name__)
+
+
+def available_partitions(
+    avail: Sequence[str] | None = None, invalid: Sequence[str] | None = None
+) -> tuple[list[str], str | None]:
+    """Step 1: the usable partitions and the default, from ``sinfo`` unless given."""
+    if avail is not None:
+        names, default = list(avail), avail[0] if avail else None
+    else:
+        try:
+            names, default = _slurm_info.partitions()
+        except SlurmError as exc:
+            host = socket.gethostname()
+            message = f"Error fetching SLURM partition setup from node {host}"
+            raise _slurm_info.reworded(exc, f"{message}: {exc.stderr or exc}") from exc
+    return [name for name in names if name not in (invalid or ())], default
+
+
+def check_partition(partition: Any, valid: Sequence[str]) -> str | None:
+    """Step 2: one of the ``valid`` partitions (None: pick one later)."""
+    if partition is None:
+        return None
+    if partition not in valid:
+        raise AcmeValueError(
+            f"Invalid partition selection {partition}, available SLURM partitions are "
+            f"{list(valid)}"
+        )
+    return str(partition)
+
+
+def pick_partition(
+    names: Sequence[str], default: str | None, need_gb: int | None, n_cores: int
+) -> str:
+    """``partition="auto"``: the smallest partition offering ``need_gb`` GiB.
+
+    The partition with the smallest per-worker memory of at least the estimate;
+    the default partition without an estimate, or when none fits or SLURM gives
+    no data.
+    """
+    if need_gb is None:
+        return default or names[0]
+    sizes = {}
+    for name in names:
+        info = _slurm_info.partition_info(name)
+        per_cpu = info.def_mem_per_cpu * n_cores if info.def_mem_per_cpu else None
+        size = info.max_mem_per_node or info.node_mem or per_cpu
+        if size is not None and size >= need_gb * 1024:
+            sizes[name] = size
+    if sizes:
+        chosen = min(sizes, key=lambda name: sizes[name])
+        reason = f"smallest partition offering {sizes[chosen]} MB per worker"
+    else:
+        chosen = default or names[0]
+        reason = "no partition is known to offer that much; using the default partition"
+    logger.info(
+        "Picked partition %s based on estimated memory consumption of %d GB (%s)",
+        chosen,
+        need_gb,
+        reason,
+    )
+    return chosen
+
+
+def worker_memory(
+    partition: str, wanted: int | None, n_cores: int, cushion: int
+) -> int:
+    """Steps 6-7: the memory per worker in MB (``wanted``), capped by the partition."""
+    info = _slurm_info.partition_info(partition)
+    cap = info.cap_mb(n_cores)
+    cap = cap - cushion if cap is not None else None
+    if wanted is None:
+        if cap is not None:
+            return cap
+        if info.def_mem_per_cpu is not None:
+            return info.def_mem_per_cpu * n_cores - cushion
+        default = config.get("slurm.default-mem-per-core")
+        return (
+            math.ceil(as_mem_mb(default, "acme.slurm.default-mem-per-core")) * n_cores
+        )
+    if cap is not None and wanted > cap:
+        logger.warning(
+            "Requested %d MB per worker exceed the %d MB available in partition %s; "
+            "using %d MB",
+            wanted,
+            cap,
+            partition,
+            cap,
+        )
+        return cap
+    return wanted
