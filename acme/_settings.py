@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 logger = get_logger(__name__)
+_WRITING = "`write_worker_results` is `True`"
 
 
 class OutputMode(enum.Enum):
@@ -149,13 +150,10 @@ def _output_mode(kw: dict[str, Any], has_task_id: bool) -> OutputMode:
     if not to_disk:
         if single:
             logger.warning(
-                "Generating a single output file only possible if "
-                "`write_worker_results` is `True`."
+                "Generating a single output file only possible if %s.", _WRITING
             )
         if pickle:
-            logger.warning(
-                "Pickling of results only possible if `write_worker_results` is `True`"
-            )
+            logger.warning("Pickling of results only possible if %s", _WRITING)
         return OutputMode.USER_SAVES if has_task_id else OutputMode.MEMORY
     if single and pickle:
         raise AcmeValueError(
@@ -173,9 +171,7 @@ def _output_mode(kw: dict[str, Any], has_task_id: bool) -> OutputMode:
 def _resume(value: Any, output: OutputMode, output_dir: Any) -> bool:
     resume = _flag(value, "resume")
     if resume and not output.on_disk:
-        raise AcmeValueError(
-            "`resume` is only valid if `write_worker_results` is `True`"
-        )
+        raise AcmeValueError(f"`resume` is only valid if {_WRITING}")
     if resume and output_dir is None:
         raise AcmeValueError("`resume=True` requires an explicit `output_dir`")
     return resume
@@ -229,8 +225,7 @@ def _check_shape(shape: tuple[Any, ...] | list[Any], output: OutputMode) -> None
     infinite = [e for e in shape if is_number(e) and e == math.inf]
     if infinite and not output.on_disk:
         raise AcmeValueError(
-            "using `np.inf` in `result_shape` is only valid if "
-            "`write_worker_results` is `True`"
+            f"using `np.inf` in `result_shape` is only valid if {_WRITING}"
         )
     if len(infinite) > 1:
         raise AcmeValueError("cannot use more than one `np.inf` in `result_shape`")
@@ -257,6 +252,8 @@ def _stacking(shape: Any, dtype: Any, output: OutputMode) -> Stacking | None:
         raise AcmeTypeError(
             f"`result_dtype` has to be a valid NumPy datatype specification. {exc}"
         ) from exc
+    if output is OutputMode.PICKLE:  # pickles are not stacked
+        return None
     normal = tuple(e if e is None or e == math.inf else int(e) for e in shape)
     return Stacking(normal, shape.index(None), dtype)
 
@@ -280,28 +277,25 @@ def _mem_per_worker(value: Any) -> int | None:
 
 
 def from_public(kw: dict[str, Any], has_task_id: bool) -> Settings:
-    """Validate ``ParallelMap``'s own keywords (by public name) in the documented
-    order of steps 3-14; ``has_task_id``: whether ``func`` has a ``taskID``."""
+    """Validate ``ParallelMap``'s own keywords (by public name) in steps 3-14's order.
+
+    ``has_task_id`` tells whether ``func`` has a ``taskID`` parameter.
+    """
     dryrun = _flag(kw["dryrun"], "dryrun")
-    interactive = is_interactive(_flag(kw["setup_interactive"], "setup_interactive"))
+    setup_interactive = _flag(kw["setup_interactive"], "setup_interactive")
     output = _output_mode(kw, has_task_id)
-    resume = _resume(kw["resume"], output, kw["output_dir"])
-    output_dir = _output_dir(kw["output_dir"], output)
-    threshold = _threshold(kw["cleanup_threshold_days"])
-    logfile = _logfile(kw["logfile"])
-    stacking = _stacking(kw["result_shape"], kw["result_dtype"], output)
-    return Settings(
+    return Settings(  # keyword arguments are evaluated, so validated, in this order
+        dryrun=dryrun,
+        interactive=is_interactive(setup_interactive),
         output=output,
-        stacking=None if output is OutputMode.PICKLE else stacking,
-        output_dir=output_dir,
-        cleanup_threshold_days=threshold,
-        logfile=logfile,
+        resume=_resume(kw["resume"], output, kw["output_dir"]),
+        output_dir=_output_dir(kw["output_dir"], output),
+        cleanup_threshold_days=_threshold(kw["cleanup_threshold_days"]),
+        logfile=_logfile(kw["logfile"]),
+        stacking=_stacking(kw["result_shape"], kw["result_dtype"], output),
         n_workers=_auto_or_count(kw["n_workers"], "n_workers", quote_type=False),
         setup_timeout=float(as_int(kw["setup_timeout"], "setup_timeout", 0)),
-        interactive=interactive,
         stop_client=_stop_client(kw["stop_client"]),
         partition=_partition(kw["partition"]),
         mem_per_worker_mb=_mem_per_worker(kw["mem_per_worker"]),
-        dryrun=dryrun,
-        resume=resume,
     )
