@@ -1,4 +1,9 @@
-"""Fixtures and markers shared by acme's tests."""
+"""Fixtures and markers shared by acme's tests.
+
+The prompt fakes (``tty``, ``no_tty``, ``no_prompt``, ``blocked_input``) live in
+``prompts.py`` and the SLURM job guard (``no_leftover_jobs``) in ``slurm_helpers.py``;
+both are loaded as plugins, so no test imports a fixture.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,13 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 
+import dask.config
 import pytest
 from distributed import Client, LocalCluster
 
 from acme.cluster.client import find_client
+
+pytest_plugins = ["prompts", "slurm_helpers"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,8 +69,6 @@ def _isolated(tmp_path, monkeypatch) -> Iterator[None]:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("DASK_ACME__CLUSTER", "local")
     monkeypatch.chdir(tmp_path)
-    import dask.config
-
     dask.config.refresh()
     yield
     dask.config.refresh()
@@ -122,12 +128,6 @@ def acme_log() -> Iterator[_Records]:
     logger.addHandler(handler)
     yield handler
     logger.removeHandler(handler)
-
-
-@pytest.fixture
-def tty(monkeypatch) -> None:
-    """stdin is a terminal, so acme may prompt (answers: ``prompts.answer``)."""
-    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
 
 
 def _local_client(processes: bool) -> Iterator[Client]:

@@ -8,10 +8,8 @@ Rejected values live in ``test_settings_errors.py``.
 
 from __future__ import annotations
 
-import builtins
 import logging
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -418,22 +416,8 @@ def test_verbose_levels(client, value, level):
         assert logging.getLogger("ACME").level == level
 
 
-class _Stdin:
-    """Stands in for ``sys.stdin``; only ``isatty`` is answered."""
-
-    def __init__(self, tty: bool) -> None:
-        self.tty = tty
-
-    def isatty(self) -> bool:
-        return self.tty
-
-
-def _no_prompt(prompt: str) -> str:
-    raise AssertionError(f"unexpected prompt: {prompt}")
-
-
 @pytest.mark.parametrize(
-    ("requested", "tty", "expected"),
+    ("requested", "terminal", "expected"),
     [
         (True, True, True),
         (True, False, False),
@@ -442,19 +426,16 @@ def _no_prompt(prompt: str) -> str:
     ],
 )
 def test_setup_interactive_anded_with_tty(
-    client, monkeypatch, requested, tty, expected
+    client, request, no_prompt, requested, terminal, expected
 ):
-    monkeypatch.setattr(sys, "stdin", _Stdin(tty))
-    monkeypatch.setattr(builtins, "input", _no_prompt)
+    request.getfixturevalue("tty" if terminal else "no_tty")
     with ParallelMap(
         f, [1, 2], 0, write_worker_results=False, setup_interactive=requested
     ) as pmap:
         assert pmap.config.setup_interactive is expected
 
 
-def test_dryrun_runs_one_call_here(client, monkeypatch):
-    monkeypatch.setattr(sys, "stdin", _Stdin(False))
-    monkeypatch.setattr(builtins, "input", _no_prompt)
+def test_dryrun_runs_one_call_here(client, no_tty, no_prompt):
     seen: list[int] = []
 
     def record(x):
