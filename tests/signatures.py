@@ -12,6 +12,7 @@ import functools
 
 import numpy as np
 
+from acme import ParallelMap
 from acme.broadcast import call_arguments, plan_calls
 
 
@@ -117,3 +118,9 @@ def calls(the_plan):
             call_args.for_call(i, call_args.shared) for i in range(the_plan.n_calls)
         )
     ]
+
+
+def compute_in_memory(func, *args, **kwargs):
+    """``compute()`` of a map gathered in memory."""
+    with ParallelMap(func, *args, write_worker_results=False, **kwargs) as pmap:
+        return pmap.compute()
