@@ -1,7 +1,5 @@
-"""Rejected-keyword cases for ``ParallelMap``: the messages and ``assert_fails``.
-
-Shared by ``test_settings_errors.py`` (one bad keyword) and
-``test_settings_order.py`` (two bad keywords: the earlier step wins).
+"""Helpers of the ``test_settings*.py`` tests: the keyword defaults, ``settings()``
+(validated options without a map), the rejection messages and ``assert_fails``.
 """
 
 from __future__ import annotations
@@ -15,6 +13,7 @@ import pytest
 from distributed import default_client
 
 from acme import ParallelMap
+from acme._settings import from_public
 from acme.errors import AcmeTypeError, AcmeValueError, OutputError
 
 BUILTIN = {AcmeTypeError: TypeError, AcmeValueError: ValueError, OutputError: OSError}
@@ -62,6 +61,31 @@ FLAGS = (
 
 def f(x, y, z=3):
     return (x + y) * z
+
+
+DEFAULTS: dict[str, Any] = {
+    "write_worker_results": True,
+    "cleanup_threshold_days": None,
+    "output_dir": None,
+    "result_shape": None,
+    "result_dtype": "float",
+    "single_file": False,
+    "write_pickle": False,
+    "partition": "auto",
+    "n_workers": "auto",
+    "mem_per_worker": "auto",
+    "setup_timeout": 60,
+    "setup_interactive": True,
+    "stop_client": "auto",
+    "dryrun": False,
+    "logfile": None,
+    "resume": False,
+}
+
+
+def settings(**kw: Any):
+    """``from_public`` with the signature's defaults, ``kw`` overriding them."""
+    return from_public({**DEFAULTS, **kw}, has_task_id=False)
 
 
 def assert_fails(
