@@ -82,7 +82,7 @@ class CallArgs:
     def for_call(
         self, index: int, resolved: Sequence[Any]
     ) -> tuple[list[Any], dict[str, Any]]:
-        """Arguments of call ``index``; ``resolved`` replaces ``values`` (futures)."""
+        """Arguments of call ``index``; ``resolved`` stands in for ``shared``."""
         args = [_pick(kind, item, index, resolved) for kind, item in self.positional]
         kwargs = {
             key: _pick(kind, item, index, resolved)
@@ -338,8 +338,7 @@ def size_of(obj: Any, varname: str = "", *, max_calls: int = 1_000_000) -> float
     True
     """
     seen: set[int] = set()
-    stack = [obj]
-    total = 0
+    stack, total = [obj], 0
     while stack:
         item = stack.pop()
         if id(item) in seen:
@@ -352,8 +351,7 @@ def size_of(obj: Any, varname: str = "", *, max_calls: int = 1_000_000) -> float
             )
         total += sys.getsizeof(item)
         if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            stack.extend([*item.keys(), *item.values()])
         elif isinstance(item, list | tuple | set | frozenset):
             stack.extend(item)
     return total / 1e6
