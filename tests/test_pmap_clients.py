@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from distributed import get_client
+from distributed import Client, LocalCluster, get_client
 
-from acme import ParallelMap, cluster_cleanup
+from acme import ACMEdaemon, ParallelMap, cluster_cleanup
+from acme.errors import AcmeTypeError
 
 
 def square(x):
@@ -41,8 +42,6 @@ def test_existing_client_kept(client, stop):
 
 
 def test_existing_client_stopped_with_true():
-    from distributed import Client, LocalCluster
-
     cluster = LocalCluster(n_workers=1, processes=False, dashboard_address=":0")
     client = Client(cluster)
     with ParallelMap(
@@ -120,9 +119,6 @@ def test_exit_does_not_swallow_exceptions(client):
 
 
 def test_acmedaemon_rejects_other_objects():
-    from acme import ACMEdaemon
-    from acme.errors import AcmeTypeError
-
     with pytest.raises(
         AcmeTypeError, match="`pmap` has to be a `ParallelMap` instance"
     ):
@@ -130,8 +126,6 @@ def test_acmedaemon_rejects_other_objects():
 
 
 def test_acmedaemon_shares_the_map(client):
-    from acme import ACMEdaemon
-
     with ParallelMap(square, [1, 2], write_worker_results=False) as daemon:
         pmap_daemon = ACMEdaemon(daemon._state and _Holder(daemon))
         assert pmap_daemon.config is daemon.config

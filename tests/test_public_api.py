@@ -6,6 +6,7 @@ import importlib
 import importlib.metadata
 import json
 import os
+import platform
 import socket
 import subprocess
 import sys
@@ -251,8 +252,6 @@ def test_get_interface_rejects_unknown_address():
 
 
 def test_is_x86_node_reports_the_architecture():
-    import platform
-
     assert acme.shared.is_x86_node() is (platform.machine() == "x86_64")
 
 

@@ -9,6 +9,7 @@ import pytest
 
 import acme.shared
 from acme.broadcast import size_of
+from acme.shared import sizeOf
 
 # -- size_of (API.md 1.4 sizeOf) -----------------------------------------------
 
@@ -90,8 +91,6 @@ def test_size_of_default_limit_is_one_million():
 
 
 def test_sizeof_shim_is_size_of():
-    from acme.shared import sizeOf
-
     assert sizeOf([b"a" * 10, "b"]) == size_of([b"a" * 10, "b"])
     with pytest.raises(
         RecursionError, match="maximum recursion depth 2 exceeded while processing big"

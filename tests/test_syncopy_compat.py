@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 
 import h5py
 import numpy as np
@@ -45,8 +46,6 @@ SYNCOPY_KEYWORDS = dict(
 
 
 def test_imports_and_version():
-    import importlib
-
     from acme.dask_helpers import esi_cluster_setup as esi
 
     assert importlib.import_module("acme").ParallelMap is ParallelMap
