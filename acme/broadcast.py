@@ -113,33 +113,20 @@ def func_name(func: Callable[..., Any]) -> str:
 
 def inspect_func(func: Callable[..., Any]) -> FuncSpec:
     """Classify ``func``'s parameters (``functools.wraps`` is followed)."""
-    parameters = inspect.signature(func).parameters.values()
-    positional: list[str] = []
-    keywords: dict[str, Any] = {}
-    required_keywords: list[str] = []
-    var_positional = var_keyword = has_task_id = False
-    for param in parameters:
-        kind, empty = param.kind, param.default is inspect.Parameter.empty
-        if param.name == TASK_ID and kind is not param.POSITIONAL_ONLY:
-            has_task_id = True
-        elif kind is param.VAR_POSITIONAL:
-            var_positional = True
-        elif kind is param.VAR_KEYWORD:
-            var_keyword = True
-        elif kind is param.KEYWORD_ONLY and empty:
-            required_keywords.append(param.name)
-        elif empty:
-            positional.append(param.name)
-        else:
-            keywords[param.name] = param.default
+    params = inspect.signature(func).parameters.values()
+    # a taskID that can be passed by name is acme's, whatever its kind
+    rest = [p for p in params if p.name != TASK_ID or p.kind is p.POSITIONAL_ONLY]
+    kinds = {p.kind for p in rest}
+    named = [p for p in rest if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    required = [p for p in named if p.default is p.empty]
     return FuncSpec(
-        func_name(func),
-        tuple(positional),
-        keywords,
-        tuple(required_keywords),
-        var_positional,
-        var_keyword,
-        has_task_id,
+        name=func_name(func),
+        positional=tuple(p.name for p in required if p.kind is not p.KEYWORD_ONLY),
+        keywords={p.name: p.default for p in named if p.default is not p.empty},
+        required_keywords=tuple(p.name for p in required if p.kind is p.KEYWORD_ONLY),
+        var_positional=inspect.Parameter.VAR_POSITIONAL in kinds,
+        var_keyword=inspect.Parameter.VAR_KEYWORD in kinds,
+        has_task_id=len(rest) < len(params),
     )
 
 
