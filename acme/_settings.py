@@ -111,7 +111,10 @@ def _whole(value: Any, lo: int, message: Callable[[Any], str], shown: Any) -> in
 
 
 def _auto_or_count(value: Any, name: str, quote_type: bool) -> int | None:
-    """``"auto"`` -> None, else an integer >= 1; other strings are bad values."""
+    """``"auto"`` -> None, else an integer >= 1; other strings are bad values.
+
+    A non-number is shown by its type in quotes (``quote_type``) or by itself.
+    """
     message = functools.partial(must_be, f"`{name}`", "'auto' or an integer >= 1")
     if isinstance(value, str):
         if value == "auto":
