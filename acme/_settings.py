@@ -116,9 +116,9 @@ def _auto_or_count(value: Any, name: str, quote_type: bool) -> int | None:
     A non-number is shown by its type in quotes (``quote_type``) or by itself.
     """
     message = functools.partial(must_be, f"`{name}`", "'auto' or an integer >= 1")
+    if _is_auto(value):
+        return None
     if isinstance(value, str):
-        if value == "auto":
-            return None
         raise AcmeValueError(message(value))
     return _whole(value, 1, message, type_of(value) if quote_type else value)
 
@@ -272,7 +272,7 @@ def _stop_client(value: Any) -> StopClient:
 def _partition(value: Any) -> str | None:
     if not isinstance(value, str):
         raise _wrong_type("partition", "'auto' or a valid SLURM partition name", value)
-    return None if value == "auto" else value
+    return None if _is_auto(value) else value
 
 
 def _mem_per_worker(value: Any) -> int | None:
