@@ -108,7 +108,7 @@ def assert_fails(
     message = str(error)
     if fragment is not None and tail is not None:
         assert tail in message[message.index(fragment) + len(fragment) :]
-    assert "<_" not in message  # no internal function names (API.md 1.3)
+    assert "<_" not in message  # no internal function names in messages
     assert sorted(cwd.rglob("*")) == before
     with pytest.raises(ValueError):
         default_client()
@@ -116,7 +116,7 @@ def assert_fails(
 
 
 def assert_not_logged_as_error(caplog: pytest.LogCaptureFixture) -> None:
-    """Validation errors are raised, not also logged at ERROR level (API.md 1.3)."""
+    """Validation errors are raised, not also logged at ERROR level."""
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 

@@ -1,4 +1,4 @@
-"""Broadcasting, pure: the worked examples of API.md 3.6."""
+"""Broadcasting, pure: the worked examples (user guide, "Worked examples")."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from signatures import (
 
 from acme.errors import AcmeValueError, BroadcastError
 
-# -- worked examples (API.md 3.6), pure ----------------------------------------
+# -- worked examples, pure ------------------------------------------------------
 
 
 @pytest.mark.parametrize(

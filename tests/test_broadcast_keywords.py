@@ -1,5 +1,5 @@
 """Broadcasting, pure: keyword names, required keywords and ``taskID``
-(API.md 3.1).
+(user guide, "Roles of func's parameters").
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Broadcasting, pure: the roles of ``func``'s parameters and how positional
-slots are filled (API.md 3.1).
+slots are filled (user guide, "Roles of func's parameters").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Broadcasting, pure: the per-call tables ``argv``/``kwargv`` (API.md 3.4) and
+"""Broadcasting, pure: the per-call tables ``argv``/``kwargv`` (user guide) and
 :func:`call_arguments`, which reads them back as ``compute()`` does.
 """
 

@@ -1,5 +1,5 @@
 """Broadcasting, pure: which arguments are vector candidates and the number of
-calls (API.md 3.2, 3.3).
+calls (user guide, "Which values are vectors", "The number of calls").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Prompts (API.md 6.5 prompt rules) and the dry-run prompt (API.md 6.7)."""
+"""Prompts (user guide, "Prompts") and the dry-run prompt ("Dry runs")."""
 
 from __future__ import annotations
 
@@ -125,7 +125,7 @@ def test_ask_deadline_takes_default(blocked_input):
     assert ask("choose: ", CHOICES.get, "continue", wait=0.2) == "continue"
 
 
-# -- the dry-run prompt end to end (API.md 6.7) ---------------------------------------
+# -- the dry-run prompt end to end ----------------------------------------------------
 
 DRY_CALLS: list[tuple[int, int]] = []
 

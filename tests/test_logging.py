@@ -1,4 +1,4 @@
-"""The "ACME" logger, its handlers, line formats and log files (API.md section 7)."""
+"""The "ACME" logger, its handlers, line formats and log files (guide, "Logging")."""
 
 from __future__ import annotations
 

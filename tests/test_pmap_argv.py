@@ -1,5 +1,5 @@
 """End-to-end ``argv``/``kwargv`` and execution guarantees on real LocalClusters
-(API.md 2.4, 3.4, 4.4). Results are gathered in memory.
+(user guide). Results are gathered in memory.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def peek(x, data, meta=None):
     return x, data, meta
 
 
-# -- argv / kwargv (API.md 2.4, 3.4) ----------------------------------------------
+# -- argv / kwargv ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_compute_does_not_modify_tables(client):
     assert [(x, meta) for x, _, meta in second] == [(x, meta) for x, _, meta in first]
 
 
-# -- execution guarantees (API.md 4.4) --------------------------------------------
+# -- execution guarantees --------------------------------------------------------
 
 
 def test_identical_calls_run_exactly_once_each(process_client):

@@ -1,4 +1,4 @@
-"""End-to-end argument broadcasting on real LocalClusters (API.md 3).
+"""End-to-end argument broadcasting on real LocalClusters (user guide).
 
 The user functions return their arguments, so each test asserts exactly what
 every call received. Results are gathered in memory (``write_worker_results=False``).
@@ -20,7 +20,7 @@ def echo(*args, **kwargs):
     return args, kwargs
 
 
-# -- API.md 3.6, every row -------------------------------------------------------
+# -- the worked examples, every row ---------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Client selection and lifecycle (API.md section 6): attach, start, stop_client."""
+"""Client selection and lifecycle (user guide, "Clients and clusters")."""
 
 from __future__ import annotations
 

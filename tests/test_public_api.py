@@ -1,4 +1,4 @@
-"""The public surface of acme (API.md section 1) is a tested contract."""
+"""The public surface of acme (the API reference) is a tested contract."""
 
 from __future__ import annotations
 
@@ -255,7 +255,7 @@ def test_is_x86_node_reports_the_architecture():
     assert acme.shared.is_x86_node() is (platform.machine() == "x86_64")
 
 
-# -- import has no side effects (API.md 1.2), checked in a fresh interpreter ----------
+# -- import has no side effects, checked in a fresh interpreter ----------------------
 
 _PROBE = textwrap.dedent(
     """

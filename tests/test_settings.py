@@ -1,6 +1,6 @@
-"""Every ``ParallelMap`` keyword (API.md 2.3): accepted forms and normalised values.
+"""``ParallelMap``'s output keywords: accepted forms and normalised values.
 
-Values are read from ``pmap.config`` (API.md 2.5) where a constructed map exposes
+Values are read from ``pmap.config`` where a constructed map exposes
 them (in-memory results, attached to the ``client`` fixture), else from
 ``_settings.from_public``. Warnings for ignored options are checked on "ACME".
 Client options, verbosity and the dry run: ``test_settings_client.py``; rejected

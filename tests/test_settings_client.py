@@ -1,5 +1,5 @@
 """``ParallelMap``'s client options, verbosity, dry run and ``setup_interactive``
-(API.md 2.3): accepted forms and normalised values, read from ``pmap.config`` or
+accepted forms and normalised values, read from ``pmap.config`` or
 ``settings()``.
 """
 
@@ -52,7 +52,7 @@ def test_stop_client_attached(client, value, expected):
 def test_stop_client_true(client):
     pmap = ParallelMap(f, [1, 2], 0, write_worker_results=False, stop_client=True)
     assert pmap.config.stop_client is True
-    # the fixture owns this client: detach it so cleanup() leaves it alone (API.md 2.5)
+    # the fixture owns this client: detach it so cleanup() leaves it alone
     pmap.config.client = None
     pmap.cleanup()
     assert client.status == "running"

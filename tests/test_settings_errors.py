@@ -1,9 +1,9 @@
-"""Every ``ParallelMap`` keyword (API.md 2.3): rejected values and their order.
+"""Every ``ParallelMap`` keyword: rejected values.
 
 Each case goes through the public constructor and checks the exact class, the verbatim
-fragment, the builtin base (API.md 1.3), that the error is not also logged at ERROR
-level, and that nothing is left behind (API.md 2.2: no files, no client). Where two
-keywords are bad, the earlier step of API.md 2.2 (or earlier check of 2.3) wins.
+fragment, the builtin base, that the error is not also logged at ERROR level, and that
+nothing is left behind (no files, no client). Two bad keywords at once:
+``test_settings_order.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Two bad ``ParallelMap`` keywords: the earlier step of API.md 2.2 (or the earlier
-check of 2.3) wins; ``ParallelMap``'s own keywords are validated even where ``func``
-has parameters of the same name, and never reach it.
+"""Two bad ``ParallelMap`` keywords: the earlier validation step (or the earlier
+check of one step) wins. ``ParallelMap``'s own keywords are validated even where
+``func`` has parameters of the same name, and never reach it.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from settings_cases import (
 from acme import ParallelMap
 from acme.errors import AcmeTypeError, AcmeValueError
 
-# -- error order: the earlier step (API.md 2.2) or earlier check (2.3) wins ------------
+# -- error order: the earlier step or the earlier check wins -------------------------
 
 ORDER = [
     case("verbose<func", {"func": 3, "verbose": 1}, T, VERBOSE, "int"),

@@ -1,4 +1,4 @@
-"""``size_of`` and its ``sizeOf`` shim (API.md 1.4)."""
+"""``size_of`` and its ``sizeOf`` shim (API reference, "Compatibility modules")."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import acme.shared
 from acme.broadcast import size_of
 from acme.shared import sizeOf
 
-# -- size_of (API.md 1.4 sizeOf) -----------------------------------------------
+# -- size_of -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
