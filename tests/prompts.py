@@ -63,15 +63,30 @@ def no_prompt(monkeypatch) -> Answers:
     return answer(monkeypatch)
 
 
+class Silent:
+    """Stands in for ``input(prompt)``: records the prompt and never answers.
+
+    The reply (empty) only comes once :meth:`release` is called, at the latest when
+    the test ends, so a prompt with a deadline runs into it.
+    """
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+        self._released = threading.Event()
+
+    def __call__(self, prompt, /):
+        self.prompts.append(prompt)
+        self._released.wait(60)
+        return ""
+
+    def release(self) -> None:
+        self._released.set()
+
+
 @pytest.fixture
-def blocked_input(monkeypatch) -> Iterator[threading.Event]:
+def blocked_input(monkeypatch) -> Iterator[Silent]:
     """``input`` that blocks until the test ends (a user who never answers)."""
-    release = threading.Event()
-
-    def blocking(prompt, /):
-        release.wait(60)
-        return "y"
-
-    monkeypatch.setattr(builtins, "input", blocking)
-    yield release
-    release.set()
+    silent = Silent()
+    monkeypatch.setattr(builtins, "input", silent)
+    yield silent
+    silent.release()
