@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from distributed import get_client
+from clients import no_client
 from prompts import answer
 
 from acme import ParallelMap
@@ -142,14 +142,6 @@ def dry_calls() -> Iterator[list[tuple[int, int]]]:
     DRY_CALLS.clear()
 
 
-def _no_client() -> bool:
-    try:
-        get_client()
-    except ValueError:
-        return True
-    return False
-
-
 def test_dryrun_declined_starts_nothing(tty, monkeypatch, dry_calls, capsys, tmp_path):
     answers = answer(monkeypatch, "n")
     pmap = ParallelMap(
@@ -166,11 +158,11 @@ def test_dryrun_declined_starts_nothing(tty, monkeypatch, dry_calls, capsys, tmp
         assert dry_calls[0][1] == os.getpid()
         assert pmap.config.client is None
         assert pmap.daemon.client is None
-        assert _no_client()
+        assert no_client()
         assert pmap.compute() is None
     pmap.cleanup()
     assert pmap.compute() is None
-    assert _no_client()
+    assert no_client()
     assert len(dry_calls) == 1
     assert list(tmp_path.iterdir()) == []
     err = capsys.readouterr().err
@@ -203,7 +195,7 @@ def test_dryrun_accepted_continues(tty, monkeypatch, dry_calls):
         assert pmap.config.client is not None
         assert pmap.config.stop_client is True
         assert pmap.compute() == [10, 20]
-    assert _no_client()
+    assert no_client()
 
 
 def test_dryrun_without_tty_continues_without_prompt(no_tty, no_prompt, dry_calls):
@@ -219,7 +211,7 @@ def test_dryrun_without_tty_continues_without_prompt(no_tty, no_prompt, dry_call
         assert len(dry_calls) == 1
         assert pmap.config.client is not None
         assert pmap.compute() == [10, 20]
-    assert _no_client()
+    assert no_client()
 
 
 def test_dryrun_not_interactive_when_disabled(tty, no_prompt, dry_calls, client):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from clients import no_client
 from distributed import Client, LocalCluster, get_client
 
 from acme import ACMEdaemon, ParallelMap, cluster_cleanup
@@ -11,14 +12,6 @@ from acme.errors import AcmeTypeError
 
 def square(x):
     return x * x
-
-
-def _no_default_client() -> bool:
-    try:
-        get_client()
-    except ValueError:
-        return True
-    return False
 
 
 def test_attaches_to_existing_client(client, acme_log):
@@ -50,7 +43,7 @@ def test_existing_client_stopped_with_true():
         assert pmap.config.stop_client is True
         assert pmap.compute() == [1, 4]
     assert client.status == "closed"
-    assert _no_default_client()
+    assert no_client()
 
 
 @pytest.mark.parametrize("stop", ["auto", True])
@@ -63,7 +56,7 @@ def test_started_client_shut_down(stop, acme_log):
         assert len(pmap.client.cluster.workers) == 3
         assert pmap.compute() == [1, 4, 9]
     assert pmap.config.client is None
-    assert _no_default_client()
+    assert no_client()
     assert "Local parallel computing client ready" in acme_log.text
     assert "Successfully shut down LocalCluster hosted on tcp://" in acme_log.text
     assert "containing 3 workers" in acme_log.text
@@ -83,7 +76,7 @@ def test_started_client_kept_with_false_and_reused():
             assert again.compute() == [9]
     finally:
         cluster_cleanup(first)
-    assert _no_default_client()
+    assert no_client()
 
 
 def test_more_workers_than_calls(acme_log):
