@@ -1,8 +1,5 @@
-"""Primitive validators shared by every public boundary of acme.
-
-Each validator either returns the normalised value or raises an
-:class:`~acme.errors.AcmeTypeError` / :class:`~acme.errors.AcmeValueError` whose
-message names the parameter, the offending value and what is allowed.
+"""Primitive validators shared by every public boundary of acme, and the one form
+of their messages (:func:`must_be`): the parameter, what is allowed, the value.
 """
 
 from __future__ import annotations
@@ -110,14 +107,11 @@ def as_mem_mb(value: Any, name: str) -> float:
     1500.0
     """
     if not isinstance(value, str):
-        raise AcmeTypeError(
-            f"Memory specification `{name}` has to be a string, not {type_of(value)}"
-        )
+        subject = f"Memory specification `{name}`"
+        raise AcmeTypeError(must_be(subject, "a string", value, show_type=True))
     match = _MEM_PATTERN.match(value)
     amount = float(match.group(1)) if match else 0.0
     if match is None or amount <= 0:
-        raise AcmeValueError(
-            f"`{name}` has to be a valid memory specifier "
-            f"(e.g., '8GB', '12000MB'), not {value!r}"
-        )
+        allowed = "a valid memory specifier (e.g., '8GB', '12000MB')"
+        raise AcmeValueError(must_be(f"`{name}`", allowed, value))
     return amount * 1000 if match.group(2).upper() == "GB" else amount

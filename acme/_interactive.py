@@ -1,12 +1,8 @@
-"""Prompts: only when the caller allows them and stdin is a terminal.
-
-Every prompt goes through ``input(prompt)`` with one positional argument, so tests
-drive it by monkeypatching ``builtins.input`` and ``sys.stdin.isatty``. End of
-input or an expired deadline takes the default.
-"""
+"""Prompts, only through ``input(prompt)``, when allowed and stdin is a terminal."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from collections.abc import Callable
@@ -15,10 +11,7 @@ from typing import TypeVar
 __all__ = ["ask", "ask_yes_no", "is_interactive"]
 
 T = TypeVar("T")
-
-_MAX_INVALID = 3
-_YES = {"y", "yes"}
-_NO = {"n", "no"}
+_YES_NO = {"y": True, "yes": True, "n": False, "no": False}
 
 
 def is_interactive(requested: bool) -> bool:
@@ -28,42 +21,30 @@ def is_interactive(requested: bool) -> bool:
 
 def _read(prompt: str, wait: float | None) -> str | None:
     """One answer, or None on end of input or when ``wait`` seconds pass."""
-    if wait is None:
-        try:
-            return input(prompt)
-        except EOFError:
-            return None
-    answer: list[str | None] = [None]
+    answer: list[str] = []
 
     def target() -> None:
-        try:
-            answer[0] = input(prompt)
-        except EOFError:
-            answer[0] = None
+        with contextlib.suppress(EOFError):
+            answer.append(input(prompt))
 
-    reader = threading.Thread(target=target, daemon=True, name="acme-prompt")
-    reader.start()
-    reader.join(wait)
-    return answer[0]
+    if wait is None:
+        target()
+    else:
+        reader = threading.Thread(target=target, daemon=True, name="acme-prompt")
+        reader.start()
+        reader.join(wait)
+    return answer[0] if answer else None
 
 
 def ask(
     prompt: str, parse: Callable[[str], T | None], default: T, wait: float | None = None
 ) -> T:
-    """Ask until ``parse`` accepts the answer; the default after three bad answers.
+    """Ask until ``parse`` (stripped, lower-cased answer -> value or None) accepts.
 
-    Parameters
-    ----------
-    prompt : str
-        Text shown to the user.
-    parse : callable
-        Maps a stripped, lower-cased answer to a value, or None if it is invalid.
-    default : object
-        Taken for an empty answer, end of input, a time-out or repeated bad answers.
-    wait : float, optional
-        Seconds to wait for each answer; None waits forever.
+    ``default`` is taken for an empty answer, end of input, three bad answers or
+    when ``wait`` seconds (None: no limit) pass without an answer.
     """
-    for _ in range(_MAX_INVALID):
+    for _ in range(3):
         raw = _read(prompt, wait)
         if raw is None or not raw.strip():
             return default
@@ -73,14 +54,6 @@ def ask(
     return default
 
 
-def _yes_no(answer: str) -> bool | None:
-    if answer in _YES:
-        return True
-    if answer in _NO:
-        return False
-    return None
-
-
 def ask_yes_no(prompt: str, default: bool, wait: float | None = None) -> bool:
     """Ask a yes/no question (``y``/``yes``/``n``/``no`` in any case)."""
-    return ask(prompt, _yes_no, default, wait)
+    return ask(prompt, _YES_NO.get, default, wait)

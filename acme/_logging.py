@@ -1,9 +1,6 @@
-"""The ``"ACME"`` logger tree, its handlers and its formatter.
-
-Import attaches nothing. :func:`configure` runs at the public boundary and keeps
-exactly two acme-owned handlers on the ``"ACME"`` logger, found by a marker
-attribute: a ``StreamHandler`` on stderr and a ``MemoryHandler`` whose target is
-the ``FileHandler`` of the active log file (or None).
+"""The ``"ACME"`` logger tree, its two handlers (found by a marker attribute: a
+stderr ``StreamHandler`` and a ``MemoryHandler`` whose target is the log file's
+``FileHandler`` or None) and its formatter. Import attaches nothing.
 """
 
 from __future__ import annotations
@@ -12,10 +9,12 @@ import logging
 import logging.handlers
 import sys
 from pathlib import Path
+from typing import TextIO, TypeVar
 
 __all__ = [
     "ANNOUNCE",
     "LOGGER_NAME",
+    "attach_file",
     "configure",
     "ensure_configured",
     "flush",
@@ -28,16 +27,18 @@ LOGGER_NAME = "ACME"
 ANNOUNCE = logging.INFO + 5
 _MARKER = "_acme_handler"
 _BUFFER = 1000
+_H = TypeVar("_H", bound=logging.Handler)
+_ACME = logging.getLogger(LOGGER_NAME)  # creating a logger configures nothing
 
+# level -> (left mark, right mark, show funcName, ANSI colour); None: the level name
 _STYLE = {
-    logging.DEBUG: ("#", "#", True, "\x1b[36m"),
-    logging.INFO: ("-", "-", False, "\x1b[32m"),
-    ANNOUNCE: (">", "<", False, "\x1b[1m"),
-    logging.WARNING: ("!", "!", True, "\x1b[33m"),
-    logging.ERROR: ("|", "|", True, "\x1b[31m"),
-    logging.CRITICAL: ("|", "|", True, "\x1b[31m"),
+    logging.DEBUG: ("#", "#", True, "\x1b[36m", None),
+    logging.INFO: ("-", "-", False, "\x1b[32m", None),
+    ANNOUNCE: (">", "<", False, "\x1b[1m", "ANNOUNCE"),
+    logging.WARNING: ("!", "!", True, "\x1b[33m", None),
+    logging.ERROR: ("|", "|", True, "\x1b[31m", None),
+    logging.CRITICAL: ("|", "|", True, "\x1b[31m", None),
 }
-_NAMES = {ANNOUNCE: "ANNOUNCE"}
 
 
 class _Formatter(logging.Formatter):
@@ -48,14 +49,12 @@ class _Formatter(logging.Formatter):
         self.colour = colour
 
     def format(self, record: logging.LogRecord) -> str:
-        left, right, with_func, colour = _STYLE.get(
-            record.levelno, ("-", "-", False, "")
+        left, right, with_func, colour, name = _STYLE.get(
+            record.levelno, ("-", "-", False, "", None)
         )
-        name = _NAMES.get(record.levelno, record.levelname)
+        head = f"{LOGGER_NAME} {left} {name or record.levelname} {right}"
+        head = f"{colour}{head}\x1b[0m" if self.colour else head
         func = f"<{record.funcName}> " if with_func else ""
-        head = f"{LOGGER_NAME} {left} {name} {right}"
-        if self.colour:
-            head = f"{colour}{head}\x1b[0m"
         text = f"{head} {func}{record.getMessage()}"
         if record.exc_info:
             text = f"{text}\n{self.formatException(record.exc_info)}"
@@ -66,11 +65,9 @@ class _Buffer(logging.handlers.MemoryHandler):
     """A MemoryHandler that discards its records when it has no target."""
 
     def flush(self) -> None:
-        with self.lock:  # type: ignore[union-attr]  # Handler.lock is set in createLock
-            if self.target is None:
-                self.buffer.clear()
-                return
         super().flush()
+        if self.target is None:  # nowhere to go: drop them instead of growing
+            self.buffer.clear()
 
 
 def get_logger(module: str) -> logging.Logger:
@@ -81,81 +78,52 @@ def get_logger(module: str) -> logging.Logger:
 
 def level_for(verbose: bool | None) -> int:
     """Map ``verbose`` None/True/False to INFO/DEBUG/WARNING."""
-    if verbose is None:
-        return logging.INFO
-    return logging.DEBUG if verbose else logging.WARNING
+    return {None: logging.INFO, True: logging.DEBUG, False: logging.WARNING}[verbose]
 
 
-def _owned(logger: logging.Logger) -> list[logging.Handler]:
-    return [h for h in logger.handlers if getattr(h, _MARKER, False)]
+def _owned() -> list[logging.Handler]:
+    return [h for h in _ACME.handlers if getattr(h, _MARKER, False)]
 
 
-def _stream_handler() -> logging.StreamHandler:  # type: ignore[type-arg]
-    handler = logging.StreamHandler(sys.stderr)
+def _add(handler: _H) -> _H:
     setattr(handler, _MARKER, True)
+    _ACME.addHandler(handler)
     return handler
 
 
-def _buffer_handler() -> _Buffer:
-    handler = _Buffer(_BUFFER, flushLevel=logging.ERROR, target=None)
-    setattr(handler, _MARKER, True)
-    return handler
-
-
-def _handlers(logger: logging.Logger) -> tuple[logging.StreamHandler, _Buffer]:  # type: ignore[type-arg]
-    owned = _owned(logger)
+def _handlers() -> tuple[logging.StreamHandler[TextIO], _Buffer]:
+    """acme's stream handler and buffer on the "ACME" logger, created if missing."""
+    owned = _owned()
     streams = [h for h in owned if type(h) is logging.StreamHandler]
     buffers = [h for h in owned if isinstance(h, _Buffer)]
-    for extra in streams[1:] + buffers[1:]:
-        logger.removeHandler(extra)
-    stream = streams[0] if streams else _stream_handler()
-    buffer = buffers[0] if buffers else _buffer_handler()
-    for handler in (stream, buffer):
-        if handler not in logger.handlers:
-            logger.addHandler(handler)
+    stream = streams[0] if streams else _add(logging.StreamHandler(sys.stderr))
+    buffer = buffers[0] if buffers else _add(_Buffer(_BUFFER, logging.ERROR))
     return stream, buffer
 
 
-def _close_target(buffer: _Buffer) -> None:
-    target = buffer.target
-    buffer.buffer.clear()
-    buffer.setTarget(None)
-    if target is not None:
-        target.close()
-
-
 def configure(level: int, logfile: Path | None = None) -> None:
-    """Install or re-target acme's handlers and set the level.
+    """Install or re-target acme's handlers at ``level``, then attach ``logfile``.
 
-    Records buffered for an earlier run are discarded and its file target is
-    closed, so a log file only ever receives records of its own run.
-
-    Parameters
-    ----------
-    level : int
-        Level of the ``"ACME"`` logger and its handlers.
-    logfile : pathlib.Path, optional
-        File that receives this run's records (appended to); None for no file.
+    An earlier run's buffered records and log file are dropped, so a log file only
+    ever receives records of its own run.
     """
-    logger = logging.getLogger(LOGGER_NAME)
-    stream, buffer = _handlers(logger)
+    stream, buffer = _handlers()
     stream.setStream(sys.stderr)
     stream.setFormatter(_Formatter(colour=sys.stderr.isatty()))
-    _close_target(buffer)
-    logger.setLevel(level)
-    stream.setLevel(level)
-    buffer.setLevel(level)
+    buffer.buffer.clear()
+    for item in (_ACME, stream, buffer):
+        item.setLevel(level)
+    attach_file(logfile)
+
+
+def attach_file(logfile: Path | None) -> None:
+    """Make ``logfile`` (or nothing) the buffer's target; buffered records go there."""
+    _, buffer = _handlers()
+    target = None
     if logfile is not None:
-        attach_file(logfile)
-
-
-def attach_file(logfile: Path) -> None:
-    """Make ``logfile`` the target of the buffer; buffered records go there too."""
-    logger = logging.getLogger(LOGGER_NAME)
-    _, buffer = _handlers(logger)
-    target = logging.FileHandler(logfile, mode="a", encoding="utf-8")
-    target.setFormatter(_Formatter(colour=False))
-    target.setLevel(logger.level)
+        target = logging.FileHandler(logfile, mode="a", encoding="utf-8")
+        target.setFormatter(_Formatter(colour=False))
+        target.setLevel(_ACME.level)
     old = buffer.target
     buffer.setTarget(target)
     if old is not None:
@@ -164,22 +132,18 @@ def attach_file(logfile: Path) -> None:
 
 def ensure_configured() -> None:
     """Install handlers at INFO if acme has none yet (used by the cluster helpers)."""
-    logger = logging.getLogger(LOGGER_NAME)
-    if not _owned(logger):
+    if not _owned():
         configure(logging.INFO)
 
 
 def flush() -> None:
     """Write buffered records to the active log file, or discard them."""
-    for handler in _owned(logging.getLogger(LOGGER_NAME)):
+    for handler in _owned():
         handler.flush()
 
 
 def log_file() -> str | None:
     """Absolute path of the active log file, or None."""
-    for handler in _owned(logging.getLogger(LOGGER_NAME)):
-        if isinstance(handler, _Buffer) and isinstance(
-            handler.target, logging.FileHandler
-        ):
-            return str(handler.target.baseFilename)
-    return None
+    targets = (getattr(handler, "target", None) for handler in _owned())
+    files = [target for target in targets if isinstance(target, logging.FileHandler)]
+    return str(files[0].baseFilename) if files else None

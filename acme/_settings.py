@@ -7,15 +7,17 @@ of the constructor's steps 3-14 is raised here, in order.
 from __future__ import annotations
 
 import enum
+import functools
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import _checks
+from ._checks import as_int, as_mem_mb, is_integral, is_number, must_be, type_of
 from ._interactive import is_interactive
 from ._logging import get_logger
 from .errors import AcmeTypeError, AcmeValueError, OutputError
@@ -31,7 +33,7 @@ __all__ = [
 ]
 
 logger = get_logger(__name__)
-_BOOL = "`{name}` has to be `True` or `False`, not {{type}}"
+_WRITING = "`write_worker_results` is `True`"
 
 
 class OutputMode(enum.Enum):
@@ -46,11 +48,7 @@ class OutputMode(enum.Enum):
     @property
     def on_disk(self) -> bool:
         """True for the modes in which acme writes result files."""
-        return self in (
-            OutputMode.HDF5_PER_CALL,
-            OutputMode.HDF5_SINGLE,
-            OutputMode.PICKLE,
-        )
+        return self not in (OutputMode.MEMORY, OutputMode.USER_SAVES)
 
 
 class StopClient(enum.Enum):
@@ -99,31 +97,52 @@ class Settings:
     resume: bool
 
 
+def _is_auto(value: Any) -> bool:
+    return isinstance(value, str) and value == "auto"
+
+
+def _whole(value: Any, lo: int, message: Callable[[Any], str], shown: Any) -> int:
+    """``value`` as an int >= ``lo``; a non-number is a type error showing ``shown``."""
+    if not is_number(value):
+        raise AcmeTypeError(message(shown))
+    if not is_integral(value) or value < lo:
+        raise AcmeValueError(message(value))
+    return int(value)
+
+
+def _auto_or_count(value: Any, name: str, quote_type: bool) -> int | None:
+    """``"auto"`` -> None, else an integer >= 1; other strings are bad values.
+
+    A non-number is shown by its type in quotes (``quote_type``) or by itself.
+    """
+    message = functools.partial(must_be, f"`{name}`", "'auto' or an integer >= 1")
+    if _is_auto(value):
+        return None
+    if isinstance(value, str):
+        raise AcmeValueError(message(value))
+    return _whole(value, 1, message, type_of(value) if quote_type else value)
+
+
+def _wrong_type(name: str, allowed: str, value: Any) -> AcmeTypeError:
+    return AcmeTypeError(must_be(f"`{name}`", allowed, value, show_type=True))
+
+
+def _flag(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise _wrong_type(name, "`True` or `False`", value)
+
+
 def check_verbose(verbose: Any) -> bool | None:
     """Step 1: ``verbose`` is None, True or False."""
     if verbose is None or isinstance(verbose, bool):
         return verbose
-    raise AcmeTypeError(
-        f"`verbose` has to be `True`, `False` or `None`, not {_checks.type_of(verbose)}"
-    )
+    raise _wrong_type("verbose", "`True`, `False` or `None`", verbose)
 
 
 def check_n_inputs(n_inputs: Any) -> int | None:
     """Step 2: ``"auto"`` -> None, else an integral number >= 1."""
-    message = "`n_inputs` has to be 'auto' or an integer >= 1, not {!r}"
-    if isinstance(n_inputs, str):
-        if n_inputs == "auto":
-            return None
-        raise AcmeValueError(message.format(n_inputs))
-    if not _checks.is_number(n_inputs):
-        raise AcmeTypeError(message.format(_checks.type_of(n_inputs)))
-    if not _checks.is_integral(n_inputs) or n_inputs < 1:
-        raise AcmeValueError(message.format(n_inputs))
-    return int(n_inputs)
-
-
-def _flag(value: Any, name: str) -> bool:
-    return _checks.as_bool(value, _BOOL.format(name=name))
+    return _auto_or_count(n_inputs, "n_inputs", quote_type=True)
 
 
 def _output_mode(kw: dict[str, Any], has_task_id: bool) -> OutputMode:
@@ -134,13 +153,10 @@ def _output_mode(kw: dict[str, Any], has_task_id: bool) -> OutputMode:
     if not to_disk:
         if single:
             logger.warning(
-                "Generating a single output file only possible if "
-                "`write_worker_results` is `True`."
+                "Generating a single output file only possible if %s.", _WRITING
             )
         if pickle:
-            logger.warning(
-                "Pickling of results only possible if `write_worker_results` is `True`"
-            )
+            logger.warning("Pickling of results only possible if %s", _WRITING)
         return OutputMode.USER_SAVES if has_task_id else OutputMode.MEMORY
     if single and pickle:
         raise AcmeValueError(
@@ -156,57 +172,72 @@ def _output_mode(kw: dict[str, Any], has_task_id: bool) -> OutputMode:
 
 
 def _resume(value: Any, output: OutputMode, output_dir: Any) -> bool:
-    """Step 6."""
     resume = _flag(value, "resume")
     if resume and not output.on_disk:
-        raise AcmeValueError(
-            "`resume` is only valid if `write_worker_results` is `True`"
-        )
+        raise AcmeValueError(f"`resume` is only valid if {_WRITING}")
     if resume and output_dir is None:
         raise AcmeValueError("`resume=True` requires an explicit `output_dir`")
     return resume
 
 
+def _path(value: Any) -> Path:
+    return Path(os.fspath(value)).expanduser().absolute()
+
+
 def _output_dir(value: Any, output: OutputMode) -> Path | None:
-    """Step 7, first half."""
     if value is None:
         return None
     if not isinstance(value, str | os.PathLike):
-        raise AcmeTypeError(
-            f"`output_dir` has to be either `None` or str, not {_checks.type_of(value)}"
-        )
+        raise _wrong_type("output_dir", "either `None` or str", value)
     if not output.on_disk:
         logger.warning(
             "Output directory specification has no effect if "
             "`write_worker_results` is `False`."
         )
         return None
-    return Path(os.fspath(value)).expanduser().absolute()
+    return _path(value)
 
 
 def _threshold(value: Any) -> int | None:
-    """Step 7, second half."""
-    message = "`cleanup_threshold_days` has to be `None` or an integer >= 0, not {!r}"
     if value is None:
         return None
-    if not _checks.is_number(value):
-        raise AcmeTypeError(message.format(_checks.type_of(value)))
-    if not _checks.is_integral(value) or value < 0:
-        raise AcmeValueError(message.format(value))
-    return int(value)
+    allowed = "`None` or an integer >= 0"
+    message = functools.partial(must_be, "`cleanup_threshold_days`", allowed)
+    return _whole(value, 0, message, type_of(value))
 
 
 def _logfile(value: Any) -> Path | bool | None:
-    """Step 8."""
-    message = "`logfile` has to be `None`, `True`, `False` or a valid file-name, not "
+    allowed = "`None`, `True`, `False` or a valid file-name"
     if value is None or isinstance(value, bool):
         return value
     if not isinstance(value, str | os.PathLike):
-        raise AcmeTypeError(message + _checks.type_of(value))
-    path = Path(os.fspath(value)).expanduser().absolute()
+        raise _wrong_type("logfile", allowed, value)
+    path = _path(value)
     if path.is_dir():
-        raise OutputError(message + "a directory", path=str(path))
+        # the one message that names what the value is instead of showing it
+        raise OutputError(
+            f"`logfile` has to be {allowed}, not a directory", path=str(path)
+        )
     return path
+
+
+def _check_shape(shape: tuple[Any, ...] | list[Any], output: OutputMode) -> None:
+    """``result_shape``'s entries: one None, at most one ``inf``, sizes >= 0."""
+    if sum(entry is None for entry in shape) != 1:
+        raise AcmeValueError("`result_shape` must contain exactly one `None` entry")
+    infinite = [e for e in shape if is_number(e) and e == math.inf]
+    if infinite and not output.on_disk:
+        raise AcmeValueError(
+            f"using `np.inf` in `result_shape` is only valid if {_WRITING}"
+        )
+    if len(infinite) > 1:
+        raise AcmeValueError("cannot use more than one `np.inf` in `result_shape`")
+    sizes = [e for e in shape if e is not None]
+    if not all(is_number(e) for e in sizes):
+        raise AcmeValueError("`result_shape` must only contain numerical values")
+    finite = [e for e in sizes if e != math.inf]
+    if not all(is_integral(e) and e >= 0 for e in finite):
+        raise AcmeValueError("`result_shape` must only contain non-negative integers")
 
 
 def _stacking(shape: Any, dtype: Any, output: OutputMode) -> Stacking | None:
@@ -214,127 +245,60 @@ def _stacking(shape: Any, dtype: Any, output: OutputMode) -> Stacking | None:
     if shape is None:
         return None
     if not isinstance(shape, tuple | list):
-        raise AcmeTypeError(
-            "`result_shape` has to be either `None` or tuple, "
-            f"not {_checks.type_of(shape)}"
-        )
+        raise _wrong_type("result_shape", "either `None` or tuple", shape)
     if not isinstance(dtype, str):
-        raise AcmeTypeError(
-            f"`result_dtype` has to be a string, not {_checks.type_of(dtype)}"
-        )
-    if sum(entry is None for entry in shape) != 1:
-        raise AcmeValueError("`result_shape` must contain exactly one `None` entry")
-    infinite = [e for e in shape if _checks.is_number(e) and e == math.inf]
-    if infinite and not output.on_disk:
-        raise AcmeValueError(
-            "using `np.inf` in `result_shape` is only valid if "
-            "`write_worker_results` is `True`"
-        )
-    if len(infinite) > 1:
-        raise AcmeValueError("cannot use more than one `np.inf` in `result_shape`")
-    sizes = [e for e in shape if e is not None]
-    if not all(_checks.is_number(e) for e in sizes):
-        raise AcmeValueError("`result_shape` must only contain numerical values")
-    finite = [e for e in sizes if e != math.inf]
-    if not all(_checks.is_integral(e) and e >= 0 for e in finite):
-        raise AcmeValueError("`result_shape` must only contain non-negative integers")
+        raise _wrong_type("result_dtype", "a string", dtype)
+    _check_shape(shape, output)
     try:
         np.dtype(dtype)
     except (TypeError, SyntaxError, ValueError) as exc:
         raise AcmeTypeError(
             f"`result_dtype` has to be a valid NumPy datatype specification. {exc}"
         ) from exc
+    if output is OutputMode.PICKLE:  # pickles are not stacked
+        return None
     normal = tuple(e if e is None or e == math.inf else int(e) for e in shape)
     return Stacking(normal, shape.index(None), dtype)
 
 
-def _n_workers(value: Any) -> int | None:
-    """Step 10."""
-    message = "`n_workers` has to be 'auto' or an integer >= 1, not {!r}"
-    if value == "auto" and isinstance(value, str):
-        return None
-    if isinstance(value, str):
-        raise AcmeValueError(message.format(value))
-    if not _checks.is_number(value):
-        raise AcmeTypeError(message.format(value))
-    if not _checks.is_integral(value) or value < 1:
-        raise AcmeValueError(message.format(value))
-    return int(value)
-
-
-def _setup_timeout(value: Any) -> float:
-    """Step 11."""
-    if not _checks.is_number(value):
-        raise AcmeTypeError(
-            f"`setup_timeout` has to be a scalar, not {_checks.type_of(value)}"
-        )
-    if not _checks.is_integral(value) or value < 0:
-        raise AcmeValueError(
-            f"`setup_timeout` has to be an integer between 0 and inf, not {value!r}"
-        )
-    return float(value)
-
-
 def _stop_client(value: Any) -> StopClient:
-    """Step 12."""
+    if _is_auto(value):
+        return StopClient.OWNED
     if isinstance(value, str):
-        if value == "auto":
-            return StopClient.OWNED
-        raise AcmeValueError(
-            f"`stop_client` has to be 'auto' or Boolean, not {value!r}"
-        )
+        raise AcmeValueError(must_be("`stop_client`", "'auto' or Boolean", value))
     return StopClient(_flag(value, "stop_client"))
 
 
 def _partition(value: Any) -> str | None:
-    """Step 13."""
     if not isinstance(value, str):
-        raise AcmeTypeError(
-            "`partition` has to be 'auto' or a valid SLURM partition name, "
-            f"not {_checks.type_of(value)}"
-        )
-    return None if value == "auto" else value
+        raise _wrong_type("partition", "'auto' or a valid SLURM partition name", value)
+    return None if _is_auto(value) else value
 
 
 def _mem_per_worker(value: Any) -> int | None:
-    """Step 14."""
-    if isinstance(value, str) and value == "auto":
-        return None
-    return math.ceil(_checks.as_mem_mb(value, "mem_per_worker"))
+    return None if _is_auto(value) else math.ceil(as_mem_mb(value, "mem_per_worker"))
 
 
 def from_public(kw: dict[str, Any], has_task_id: bool) -> Settings:
-    """Validate the keywords of steps 3-14 in order.
+    """Validate ``ParallelMap``'s own keywords (by public name) in steps 3-14's order.
 
-    Parameters
-    ----------
-    kw : dict
-        ``ParallelMap``'s own keywords by public name.
-    has_task_id : bool
-        Whether ``func`` has a ``taskID`` parameter.
+    ``has_task_id`` tells whether ``func`` has a ``taskID`` parameter.
     """
     dryrun = _flag(kw["dryrun"], "dryrun")
-    interactive = is_interactive(_flag(kw["setup_interactive"], "setup_interactive"))
+    setup_interactive = _flag(kw["setup_interactive"], "setup_interactive")
     output = _output_mode(kw, has_task_id)
-    resume = _resume(kw["resume"], output, kw["output_dir"])
-    output_dir = _output_dir(kw["output_dir"], output)
-    threshold = _threshold(kw["cleanup_threshold_days"])
-    logfile = _logfile(kw["logfile"])
-    stacking = _stacking(kw["result_shape"], kw["result_dtype"], output)
-    if output is OutputMode.PICKLE:
-        stacking = None
-    return Settings(
+    return Settings(  # keyword arguments are evaluated, so validated, in this order
+        dryrun=dryrun,
+        interactive=is_interactive(setup_interactive),
         output=output,
-        stacking=stacking,
-        output_dir=output_dir,
-        cleanup_threshold_days=threshold,
-        logfile=logfile,
-        n_workers=_n_workers(kw["n_workers"]),
-        setup_timeout=_setup_timeout(kw["setup_timeout"]),
-        interactive=interactive,
+        resume=_resume(kw["resume"], output, kw["output_dir"]),
+        output_dir=_output_dir(kw["output_dir"], output),
+        cleanup_threshold_days=_threshold(kw["cleanup_threshold_days"]),
+        logfile=_logfile(kw["logfile"]),
+        stacking=_stacking(kw["result_shape"], kw["result_dtype"], output),
+        n_workers=_auto_or_count(kw["n_workers"], "n_workers", quote_type=False),
+        setup_timeout=float(as_int(kw["setup_timeout"], "setup_timeout", 0)),
         stop_client=_stop_client(kw["stop_client"]),
         partition=_partition(kw["partition"]),
         mem_per_worker_mb=_mem_per_worker(kw["mem_per_worker"]),
-        dryrun=dryrun,
-        resume=resume,
     )

@@ -1,9 +1,8 @@
-"""Argument broadcasting: ``func``'s signature and the user's arguments -> calls.
+"""Argument broadcasting, pure code: ``func``'s signature and arguments -> calls.
 
-Pure code (no dask): :func:`plan_calls` decides which arguments are split into
-one element per call (*vectors*) and which are shared, and returns the per-call
-tables ``argv``/``kwargv`` in ACME's form. :func:`call_arguments` turns those
-tables (possibly edited by the caller since) into what each call receives.
+:func:`plan_calls` splits vectors into one element per call, shares the rest and
+returns ACME's per-call tables ``argv``/``kwargv``; :func:`call_arguments` turns
+those tables (maybe edited since) into what each call receives.
 """
 
 from __future__ import annotations
@@ -83,7 +82,7 @@ class CallArgs:
     def for_call(
         self, index: int, resolved: Sequence[Any]
     ) -> tuple[list[Any], dict[str, Any]]:
-        """Arguments of call ``index``; ``resolved`` replaces ``values`` (futures)."""
+        """Arguments of call ``index``; ``resolved`` stands in for ``shared``."""
         args = [_pick(kind, item, index, resolved) for kind, item in self.positional]
         kwargs = {
             key: _pick(kind, item, index, resolved)
@@ -114,33 +113,20 @@ def func_name(func: Callable[..., Any]) -> str:
 
 def inspect_func(func: Callable[..., Any]) -> FuncSpec:
     """Classify ``func``'s parameters (``functools.wraps`` is followed)."""
-    parameters = inspect.signature(func).parameters.values()
-    positional: list[str] = []
-    keywords: dict[str, Any] = {}
-    required_keywords: list[str] = []
-    var_positional = var_keyword = has_task_id = False
-    for param in parameters:
-        kind, empty = param.kind, param.default is inspect.Parameter.empty
-        if param.name == TASK_ID and kind is not param.POSITIONAL_ONLY:
-            has_task_id = True
-        elif kind is param.VAR_POSITIONAL:
-            var_positional = True
-        elif kind is param.VAR_KEYWORD:
-            var_keyword = True
-        elif kind is param.KEYWORD_ONLY and empty:
-            required_keywords.append(param.name)
-        elif empty:
-            positional.append(param.name)
-        else:
-            keywords[param.name] = param.default
+    params = inspect.signature(func).parameters.values()
+    # a taskID that can be passed by name is acme's, whatever its kind
+    rest = [p for p in params if p.name != TASK_ID or p.kind is p.POSITIONAL_ONLY]
+    kinds = {p.kind for p in rest}
+    named = [p for p in rest if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    required = [p for p in named if p.default is p.empty]
     return FuncSpec(
-        func_name(func),
-        tuple(positional),
-        keywords,
-        tuple(required_keywords),
-        var_positional,
-        var_keyword,
-        has_task_id,
+        name=func_name(func),
+        positional=tuple(p.name for p in required if p.kind is not p.KEYWORD_ONLY),
+        keywords={p.name: p.default for p in named if p.default is not p.empty},
+        required_keywords=tuple(p.name for p in required if p.kind is p.KEYWORD_ONLY),
+        var_positional=inspect.Parameter.VAR_POSITIONAL in kinds,
+        var_keyword=inspect.Parameter.VAR_KEYWORD in kinds,
+        has_task_id=len(rest) < len(params),
     )
 
 
@@ -151,26 +137,22 @@ def _names(names: Sequence[str]) -> str:
 def _split_keywords(
     spec: FuncSpec, args: Sequence[Any], kwargs: Mapping[str, Any]
 ) -> tuple[list[Any], dict[str, Any]]:
-    """Fill positional slots, count them."""
+    """Fill the positional slots, by name first; the rest are keywords."""
     kwargs = dict(kwargs)
     if spec.has_task_id and TASK_ID in kwargs:
         kwargs.pop(TASK_ID)
         logger.debug("Dropped user-provided `taskID`; acme passes the call index")
     named = {name: kwargs.pop(name) for name in spec.positional if name in kwargs}
     unnamed = iter(args)
-    values: list[Any] = []
-    for name in spec.positional:
-        if name in named:
-            values.append(named[name])
-        else:
-            values.append(next(unnamed, _MISSING))
+    values = [
+        named[name] if name in named else next(unnamed, _MISSING)
+        for name in spec.positional
+    ]
     extra = list(unnamed)
-    found = len(args) + len(named)
-    too_many = extra and not spec.var_positional
-    if any(v is _MISSING for v in values) or too_many:
+    if any(v is _MISSING for v in values) or (extra and not spec.var_positional):
         raise AcmeValueError(
             f"<ParallelMap> {spec.name} expects {len(spec.positional)} positional "
-            f"arguments {_names(spec.positional)}, found {found}"
+            f"arguments {_names(spec.positional)}, found {len(args) + len(named)}"
         )
     return values + extra, kwargs
 
@@ -209,10 +191,8 @@ def _vector_length(value: Any) -> int | None:
 
 
 def _keyword_length(value: Any, default: Any) -> int | None:
-    """Length of a keyword vector candidate, or None."""
+    """Length of a keyword vector candidate (not a vector like its default), or None."""
     length = _vector_length(value)
-    if length is None or default is _MISSING:
-        return length
     if isinstance(value, np.ndarray) and isinstance(default, np.ndarray):
         return None
     if isinstance(value, list | tuple) and isinstance(default, list | tuple):
@@ -240,15 +220,10 @@ def _count_calls(lengths: list[int], n_inputs: int | None) -> int:
 
 
 def _entry(value: Any, n_inputs: int, splittable: bool) -> Any:
-    """The ``argv``/``kwargv`` entry of one argument."""
-    if isinstance(value, list | tuple) and len(value) == n_inputs:
-        return value
-    if (
-        splittable
-        and isinstance(value, np.ndarray)
-        and _vector_length(value) == n_inputs
-    ):
-        return value
+    """The ``argv``/``kwargv`` entry of one argument: itself if split, else ``[it]``."""
+    if _vector_length(value) == n_inputs:
+        if splittable or not isinstance(value, np.ndarray):
+            return value
     return [value]
 
 
@@ -262,16 +237,9 @@ def plan_calls(
     kwargs: Mapping[str, Any],
     n_inputs: int | None,
 ) -> CallPlan:
-    """Broadcast ``args``/``kwargs`` over ``func``'s calls.
+    """Broadcast ``args``/``kwargs`` (as given to ``ParallelMap``) over the calls.
 
-    Parameters
-    ----------
-    func : callable
-        The user function.
-    args, kwargs : sequence, mapping
-        Arguments of ``func`` as given to ``ParallelMap``.
-    n_inputs : int or None
-        Number of calls, None to infer it.
+    ``n_inputs`` is the number of calls, None to infer it.
 
     Examples
     --------
@@ -287,12 +255,12 @@ def plan_calls(
         {key: _range_to_list(value) for key, value in kwargs.items()},
     )
     _check_keywords(spec, kw)
-    lengths = [n for n in map(_vector_length, values) if n is not None]
-    for key, value in kw.items():
-        length = _keyword_length(value, spec.keywords.get(key, _MISSING))
-        if length is not None:
-            lengths.append(length)
-    n_calls = _count_calls(lengths, n_inputs)
+    defaults = [spec.keywords.get(key, _MISSING) for key in kw]
+    lengths = [
+        *map(_vector_length, values),
+        *map(_keyword_length, kw.values(), defaults),
+    ]
+    n_calls = _count_calls([n for n in lengths if n is not None], n_inputs)
     argv = [_entry(value, n_calls, True) for value in values]
     kwargv = {
         key: _entry(value, n_calls, not isinstance(spec.keywords.get(key), np.ndarray))
@@ -301,20 +269,16 @@ def plan_calls(
     return CallPlan(n_calls, argv, kwargv)
 
 
-def _split_kind(entry: Any, n_inputs: int, name: str) -> tuple[ArgKind, Any]:
-    """Whether an entry is split per call or shared, checking its length."""
-    if isinstance(entry, np.ndarray):
-        if entry.ndim >= 1 and entry.squeeze().ndim == 1 and entry.size == n_inputs:
-            return ArgKind.PER_CALL, entry
-        if entry.ndim >= 1 and len(entry) == 1:
-            return ArgKind.SHARED, entry[0]
-    elif isinstance(entry, list | tuple):
-        if len(entry) == n_inputs:
-            if n_inputs == 1:
-                return ArgKind.SHARED, entry[0]
-            return ArgKind.PER_CALL, entry
-        if len(entry) == 1:
-            return ArgKind.SHARED, entry[0]
+def _classify(
+    entry: Any, n_inputs: int, name: str, shared: list[Any]
+) -> tuple[ArgKind, Any]:
+    """An entry split per call, or its value appended to ``shared``; checks lengths."""
+    if n_inputs != 1 and _vector_length(entry) == n_inputs:
+        return ArgKind.PER_CALL, entry
+    is_array = isinstance(entry, np.ndarray) and entry.ndim >= 1
+    if (is_array or isinstance(entry, list | tuple)) and len(entry) == 1:
+        shared.append(entry[0])
+        return ArgKind.SHARED, len(shared) - 1
     raise BroadcastError(
         f"<ParallelMap> {name} has to be a sequence of length 1 or {n_inputs} "
         f"(`n_inputs`), not {type(entry).__name__} of length "
@@ -327,10 +291,7 @@ def call_arguments(
 ) -> CallArgs:
     """Read the per-call tables into split and shared arguments.
 
-    Raises
-    ------
-    BroadcastError
-        If an entry has neither length 1 nor ``n_inputs``.
+    Raises BroadcastError if an entry has neither length 1 nor ``n_inputs``.
 
     Examples
     --------
@@ -340,30 +301,23 @@ def call_arguments(
     >>> call_args.for_call(1, call_args.shared)
     ([2, 10], {'z': 5})
     """
-    values: list[Any] = []
-
-    def classify(entry: Any, name: str) -> tuple[ArgKind, Any]:
-        kind, item = _split_kind(entry, n_inputs, name)
-        if kind is ArgKind.SHARED:
-            values.append(item)
-            return kind, len(values) - 1
-        return kind, item
-
-    positional = [classify(e, f"`argv[{j}]`") for j, e in enumerate(argv)]
-    keywords = {k: classify(e, f"`kwargv[{k!r}]`") for k, e in kwargv.items()}
-    return CallArgs(n_inputs, values, positional, keywords)
+    shared: list[Any] = []
+    positional = [
+        _classify(entry, n_inputs, f"`argv[{j}]`", shared)
+        for j, entry in enumerate(argv)
+    ]
+    keywords = {
+        key: _classify(entry, n_inputs, f"`kwargv[{key!r}]`", shared)
+        for key, entry in kwargv.items()
+    }
+    return CallArgs(n_inputs, shared, positional, keywords)
 
 
 def size_of(obj: Any, varname: str = "", *, max_calls: int = 1_000_000) -> float:
     """Recursive ``sys.getsizeof`` of ``obj`` in MB (10**6 bytes).
 
-    Dict keys and values and list/tuple/set items are followed; each object
-    is counted once.
-
-    Raises
-    ------
-    RecursionError
-        Once more than ``max_calls`` objects are visited.
+    Dict keys and values and list/tuple/set items are followed; each object is
+    counted once. RecursionError once more than ``max_calls`` objects are visited.
 
     Examples
     --------
@@ -371,8 +325,7 @@ def size_of(obj: Any, varname: str = "", *, max_calls: int = 1_000_000) -> float
     True
     """
     seen: set[int] = set()
-    stack = [obj]
-    total = 0
+    stack, total = [obj], 0
     while stack:
         item = stack.pop()
         if id(item) in seen:
@@ -385,8 +338,7 @@ def size_of(obj: Any, varname: str = "", *, max_calls: int = 1_000_000) -> float
             )
         total += sys.getsizeof(item)
         if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            stack.extend([*item.keys(), *item.values()])
         elif isinstance(item, list | tuple | set | frozenset):
             stack.extend(item)
     return total / 1e6

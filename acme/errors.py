@@ -1,6 +1,4 @@
-"""Exceptions raised by acme.
-
-Every acme exception derives from :class:`AcmeError` *and* from the builtin that
+"""acme's exceptions: each derives from :class:`AcmeError` *and* from the builtin
 ACME raised in the same situation, so ``except ValueError`` style code keeps working::
 
     AcmeError(Exception)                           catch-all
@@ -68,9 +66,6 @@ class SlurmError(AcmeError, OSError):
         self.returncode = returncode
         self.stderr = stderr
 
-    def __str__(self) -> str:
-        return str(self.args[0])
-
 
 class OutputError(AcmeError, OSError):
     """An output folder or file cannot be created or written."""
@@ -78,9 +73,6 @@ class OutputError(AcmeError, OSError):
     def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(message)
         self.path = path
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 class OutputExistsError(OutputError, FileExistsError):
@@ -106,14 +98,8 @@ class SetupAbortedError(AcmeError, ConnectionAbortedError):
 class ComputationError(AcmeError, RuntimeError):
     """Calls failed or stalled in ``compute()``.
 
-    Attributes
-    ----------
-    failed : list of int
-        Sorted indices of the calls that did not finish.
-    exceptions : dict
-        Call index -> exception raised by that call.
-    results : list
-        One entry per call: the result (or result file) of a finished call, else None.
+    ``failed``: sorted indices of the unfinished calls; ``exceptions``: call index
+    -> exception raised; ``results``: per call its result (or result file) or None.
     """
 
     def __init__(

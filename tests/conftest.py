@@ -1,17 +1,25 @@
-"""Fixtures and markers shared by acme's tests."""
+"""Fixtures and markers shared by acme's tests.
+
+Fixtures of one concern live beside it and are loaded as plugins, so no test imports
+a fixture: ``log_records.py`` (``acme_log``, the "ACME" logger reset), ``prompts.py``
+(``tty``, ``no_tty``, ``no_prompt``, ``blocked_input``) and ``slurm_helpers.py``
+(``no_leftover_jobs``).
+"""
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import subprocess
 from collections.abc import Iterator
 
+import dask.config
 import pytest
 from distributed import Client, LocalCluster
 
 from acme.cluster.client import find_client
+
+pytest_plugins = ["log_records", "prompts", "slurm_helpers"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,9 +46,9 @@ def _slurm_reachable() -> bool:
 def pytest_collection_modifyitems(
     config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    if not any(item.get_closest_marker("slurm") for item in items):
-        return
-    if _slurm_reachable():
+    """Skip (or, with ``--require-slurm``, refuse) slurm tests without a controller."""
+    slurm = [item for item in items if item.get_closest_marker("slurm")]
+    if not slurm or _slurm_reachable():
         return
     if (
         config.getoption("--require-slurm")
@@ -49,10 +57,8 @@ def pytest_collection_modifyitems(
         raise pytest.UsageError(
             "--require-slurm given but no SLURM controller reachable"
         )
-    skip = pytest.mark.skip(reason="no SLURM controller reachable")
-    for item in items:
-        if item.get_closest_marker("slurm"):
-            item.add_marker(skip)
+    for item in slurm:
+        item.add_marker(pytest.mark.skip(reason="no SLURM controller reachable"))
 
 
 @pytest.fixture(autouse=True)
@@ -61,8 +67,6 @@ def _isolated(tmp_path, monkeypatch) -> Iterator[None]:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("DASK_ACME__CLUSTER", "local")
     monkeypatch.chdir(tmp_path)
-    import dask.config
-
     dask.config.refresh()
     yield
     dask.config.refresh()
@@ -79,55 +83,6 @@ def _no_leftover_client() -> Iterator[None]:
         if cluster is not None:
             cluster.close()
         pytest.fail(f"test left a running client behind: {client}")
-
-
-@pytest.fixture(autouse=True)
-def _acme_logging() -> Iterator[None]:
-    """Reset the "ACME" logger so one test's handlers and files don't reach the next."""
-    yield
-    logger = logging.getLogger("ACME")
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-        target = getattr(handler, "target", None)
-        if target is not None:
-            target.close()
-        handler.close()
-    logger.setLevel(logging.NOTSET)
-
-
-class _Records(logging.Handler):
-    """Collects the "ACME" logger's records; immune to LocalCluster's log silencing."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    @property
-    def text(self) -> str:
-        return "\n".join(record.getMessage() for record in self.records)
-
-
-@pytest.fixture
-def acme_log() -> Iterator[_Records]:
-    """Records of the "ACME" logger during the test (``.records``, ``.text``).
-
-    pytest's ``caplog`` misses INFO records while acme starts a LocalCluster,
-    because distributed lowers every root handler to WARNING meanwhile.
-    """
-    handler = _Records()
-    logger = logging.getLogger("ACME")
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
-
-
-@pytest.fixture
-def tty(monkeypatch) -> None:
-    """stdin is a terminal, so acme may prompt (answers: ``prompts.answer``)."""
-    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
 
 
 def _local_client(processes: bool) -> Iterator[Client]:

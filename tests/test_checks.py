@@ -1,4 +1,4 @@
-"""Primitive validators of ``acme._checks`` (message shapes of API.md 2.3 and 8)."""
+"""Primitive validators of ``acme._checks`` and the shape of their messages."""
 
 from __future__ import annotations
 

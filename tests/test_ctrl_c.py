@@ -1,4 +1,4 @@
-"""Ctrl-C during ``compute()`` (API.md 4.7): SIGINT sent to a child Python process."""
+"""Ctrl-C during ``compute()`` (user guide): SIGINT sent to a child Python process."""
 
 from __future__ import annotations
 

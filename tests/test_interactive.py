@@ -1,16 +1,15 @@
-"""Prompts (API.md 6.5 prompt rules) and the dry-run prompt (API.md 6.7)."""
+"""Prompts (user guide, "Prompts") and the dry-run prompt ("Dry runs")."""
 
 from __future__ import annotations
 
-import builtins
 import os
 import re
 import sys
-import threading
 from collections.abc import Iterator
 
 import pytest
-from distributed import get_client
+from clients import no_client
+from prompts import answer
 
 from acme import ParallelMap
 from acme._interactive import ask, ask_yes_no, is_interactive
@@ -18,44 +17,6 @@ from acme._interactive import ask, ask_yes_no, is_interactive
 DRYRUN_PROMPT = (
     "Do you want to continue executing dry_func with the provided arguments? [Y/n]"
 )
-
-
-class Answers:
-    """A stand-in for ``input(prompt)`` that replays answers and records prompts."""
-
-    def __init__(self, *answers: str | type[BaseException]) -> None:
-        self.answers = list(answers)
-        self.prompts: list[str] = []
-
-    def __call__(self, prompt, /):  # exactly one positional argument, as the spec says
-        self.prompts.append(prompt)
-        answer = self.answers.pop(0)
-        if isinstance(answer, type) and issubclass(answer, BaseException):
-            raise answer
-        return answer
-
-
-def _never_called(*args, **kwargs):
-    raise AssertionError(f"input() must not be called, got {args} {kwargs}")
-
-
-@pytest.fixture
-def no_tty(monkeypatch) -> None:
-    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
-
-
-@pytest.fixture
-def blocked_input(monkeypatch) -> Iterator[threading.Event]:
-    """``input`` that blocks until the test ends (a user who never answers)."""
-    release = threading.Event()
-
-    def blocking(prompt, /):
-        release.wait(60)
-        return "y"
-
-    monkeypatch.setattr(builtins, "input", blocking)
-    yield release
-    release.set()
 
 
 # -- is_interactive -------------------------------------------------------------------
@@ -82,7 +43,7 @@ def test_not_interactive_without_stdin(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("answer", "expected"),
+    ("reply", "expected"),
     [
         ("y", True),
         ("Y", True),
@@ -97,36 +58,33 @@ def test_not_interactive_without_stdin(monkeypatch):
     ],
 )
 @pytest.mark.parametrize("default", [True, False])
-def test_yes_no_answers_in_any_case(monkeypatch, answer, expected, default):
-    answers = Answers(answer)
-    monkeypatch.setattr(builtins, "input", answers)
+def test_yes_no_answers_in_any_case(monkeypatch, reply, expected, default):
+    answers = answer(monkeypatch, reply)
     assert ask_yes_no("Proceed? [y/n] ", default=default) is expected
     assert answers.prompts == ["Proceed? [y/n] "]
 
 
 @pytest.mark.parametrize("default", [True, False])
 def test_empty_answer_takes_default(monkeypatch, default):
-    monkeypatch.setattr(builtins, "input", Answers(""))
+    answer(monkeypatch, "")
     assert ask_yes_no("Proceed? ", default=default) is default
 
 
 @pytest.mark.parametrize("default", [True, False])
 def test_end_of_input_takes_default(monkeypatch, default):
-    monkeypatch.setattr(builtins, "input", Answers(EOFError))
+    answer(monkeypatch, EOFError)
     assert ask_yes_no("Proceed? ", default=default) is default
 
 
 @pytest.mark.parametrize("default", [True, False])
 def test_three_invalid_answers_take_default(monkeypatch, default):
-    answers = Answers("maybe", "yess", "0", "y" if not default else "n")
-    monkeypatch.setattr(builtins, "input", answers)
+    answers = answer(monkeypatch, "maybe", "yess", "0", "y" if not default else "n")
     assert ask_yes_no("Proceed? ", default=default) is default
     assert answers.prompts == ["Proceed? "] * 3
 
 
 def test_invalid_answer_asks_again(monkeypatch):
-    answers = Answers("perhaps", "later", "no")
-    monkeypatch.setattr(builtins, "input", answers)
+    answers = answer(monkeypatch, "perhaps", "later", "no")
     assert ask_yes_no("Proceed? ", default=True) is False
     assert len(answers.prompts) == 3
 
@@ -137,12 +95,12 @@ def test_deadline_takes_default(blocked_input, default):
 
 
 def test_answer_within_deadline_is_used(monkeypatch):
-    monkeypatch.setattr(builtins, "input", Answers("n"))
+    answer(monkeypatch, "n")
     assert ask_yes_no("Proceed? ", default=True, wait=30) is False
 
 
 def test_end_of_input_with_deadline_takes_default(monkeypatch):
-    monkeypatch.setattr(builtins, "input", Answers(EOFError))
+    answer(monkeypatch, EOFError)
     assert ask_yes_no("Proceed? ", default=True, wait=30) is True
 
 
@@ -152,15 +110,14 @@ CHOICES = {"k": "keep", "a": "abort", "c": "continue"}
 
 
 def test_ask_returns_parsed_choice(monkeypatch):
-    answers = Answers("x", "A")
-    monkeypatch.setattr(builtins, "input", answers)
+    answers = answer(monkeypatch, "x", "A")
     assert ask("[k]eep, [a]bort or [c]ontinue? ", CHOICES.get, "continue") == "abort"
     assert answers.prompts == ["[k]eep, [a]bort or [c]ontinue? "] * 2
 
 
-@pytest.mark.parametrize("answers", [("",), (EOFError,), ("x", "y", "z")])
-def test_ask_takes_default(monkeypatch, answers):
-    monkeypatch.setattr(builtins, "input", Answers(*answers))
+@pytest.mark.parametrize("replies", [("",), (EOFError,), ("x", "y", "z")])
+def test_ask_takes_default(monkeypatch, replies):
+    answer(monkeypatch, *replies)
     assert ask("choose: ", CHOICES.get, "continue") == "continue"
 
 
@@ -168,7 +125,7 @@ def test_ask_deadline_takes_default(blocked_input):
     assert ask("choose: ", CHOICES.get, "continue", wait=0.2) == "continue"
 
 
-# -- the dry-run prompt end to end (API.md 6.7) ---------------------------------------
+# -- the dry-run prompt end to end ----------------------------------------------------
 
 DRY_CALLS: list[tuple[int, int]] = []
 
@@ -185,17 +142,8 @@ def dry_calls() -> Iterator[list[tuple[int, int]]]:
     DRY_CALLS.clear()
 
 
-def _no_client() -> bool:
-    try:
-        get_client()
-    except ValueError:
-        return True
-    return False
-
-
 def test_dryrun_declined_starts_nothing(tty, monkeypatch, dry_calls, capsys, tmp_path):
-    answers = Answers("n")
-    monkeypatch.setattr(builtins, "input", answers)
+    answers = answer(monkeypatch, "n")
     pmap = ParallelMap(
         dry_func,
         [1, 2, 3],
@@ -210,11 +158,11 @@ def test_dryrun_declined_starts_nothing(tty, monkeypatch, dry_calls, capsys, tmp
         assert dry_calls[0][1] == os.getpid()
         assert pmap.config.client is None
         assert pmap.daemon.client is None
-        assert _no_client()
+        assert no_client()
         assert pmap.compute() is None
     pmap.cleanup()
     assert pmap.compute() is None
-    assert _no_client()
+    assert no_client()
     assert len(dry_calls) == 1
     assert list(tmp_path.iterdir()) == []
     err = capsys.readouterr().err
@@ -233,8 +181,7 @@ def test_dryrun_declined_starts_nothing(tty, monkeypatch, dry_calls, capsys, tmp
 
 
 def test_dryrun_accepted_continues(tty, monkeypatch, dry_calls):
-    answers = Answers("y")
-    monkeypatch.setattr(builtins, "input", answers)
+    answers = answer(monkeypatch, "y")
     with ParallelMap(
         dry_func,
         [1, 2],
@@ -248,11 +195,10 @@ def test_dryrun_accepted_continues(tty, monkeypatch, dry_calls):
         assert pmap.config.client is not None
         assert pmap.config.stop_client is True
         assert pmap.compute() == [10, 20]
-    assert _no_client()
+    assert no_client()
 
 
-def test_dryrun_without_tty_continues_without_prompt(no_tty, monkeypatch, dry_calls):
-    monkeypatch.setattr(builtins, "input", _never_called)
+def test_dryrun_without_tty_continues_without_prompt(no_tty, no_prompt, dry_calls):
     with ParallelMap(
         dry_func,
         [1, 2],
@@ -265,11 +211,10 @@ def test_dryrun_without_tty_continues_without_prompt(no_tty, monkeypatch, dry_ca
         assert len(dry_calls) == 1
         assert pmap.config.client is not None
         assert pmap.compute() == [10, 20]
-    assert _no_client()
+    assert no_client()
 
 
-def test_dryrun_not_interactive_when_disabled(tty, monkeypatch, dry_calls, client):
-    monkeypatch.setattr(builtins, "input", _never_called)
+def test_dryrun_not_interactive_when_disabled(tty, no_prompt, dry_calls, client):
     with ParallelMap(
         dry_func,
         [1, 2],

@@ -1,4 +1,4 @@
-"""The "ACME" logger, its handlers, line formats and log files (API.md section 7)."""
+"""The "ACME" logger, its handlers, line formats and log files (guide, "Logging")."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import importlib.util
 import logging
 import logging.handlers
 import re
+import sys
 
 import pytest
 
@@ -68,8 +69,6 @@ def test_repeated_constructors_keep_two_handlers(client):
 
 
 def test_stream_handler_writes_to_stderr(client, capsys):
-    import sys
-
     with ParallelMap(f, [1, 2], write_worker_results=False):
         (stream,) = _streams(_acme_logger())
         assert stream.stream is sys.stderr

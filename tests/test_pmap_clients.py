@@ -1,23 +1,17 @@
-"""Client selection and lifecycle (API.md section 6): attach, start, stop_client."""
+"""Client selection and lifecycle (user guide, "Clients and clusters")."""
 
 from __future__ import annotations
 
 import pytest
-from distributed import get_client
+from clients import no_client
+from distributed import Client, LocalCluster, get_client
 
-from acme import ParallelMap, cluster_cleanup
+from acme import ACMEdaemon, ParallelMap, cluster_cleanup
+from acme.errors import AcmeTypeError
 
 
 def square(x):
     return x * x
-
-
-def _no_default_client() -> bool:
-    try:
-        get_client()
-    except ValueError:
-        return True
-    return False
 
 
 def test_attaches_to_existing_client(client, acme_log):
@@ -41,8 +35,6 @@ def test_existing_client_kept(client, stop):
 
 
 def test_existing_client_stopped_with_true():
-    from distributed import Client, LocalCluster
-
     cluster = LocalCluster(n_workers=1, processes=False, dashboard_address=":0")
     client = Client(cluster)
     with ParallelMap(
@@ -51,7 +43,7 @@ def test_existing_client_stopped_with_true():
         assert pmap.config.stop_client is True
         assert pmap.compute() == [1, 4]
     assert client.status == "closed"
-    assert _no_default_client()
+    assert no_client()
 
 
 @pytest.mark.parametrize("stop", ["auto", True])
@@ -64,7 +56,7 @@ def test_started_client_shut_down(stop, acme_log):
         assert len(pmap.client.cluster.workers) == 3
         assert pmap.compute() == [1, 4, 9]
     assert pmap.config.client is None
-    assert _no_default_client()
+    assert no_client()
     assert "Local parallel computing client ready" in acme_log.text
     assert "Successfully shut down LocalCluster hosted on tcp://" in acme_log.text
     assert "containing 3 workers" in acme_log.text
@@ -84,7 +76,7 @@ def test_started_client_kept_with_false_and_reused():
             assert again.compute() == [9]
     finally:
         cluster_cleanup(first)
-    assert _no_default_client()
+    assert no_client()
 
 
 def test_more_workers_than_calls(acme_log):
@@ -120,9 +112,6 @@ def test_exit_does_not_swallow_exceptions(client):
 
 
 def test_acmedaemon_rejects_other_objects():
-    from acme import ACMEdaemon
-    from acme.errors import AcmeTypeError
-
     with pytest.raises(
         AcmeTypeError, match="`pmap` has to be a `ParallelMap` instance"
     ):
@@ -130,8 +119,6 @@ def test_acmedaemon_rejects_other_objects():
 
 
 def test_acmedaemon_shares_the_map(client):
-    from acme import ACMEdaemon
-
     pmap = ParallelMap(square, [1, 2], write_worker_results=False)
     with pmap as daemon:
         pmap_daemon = ACMEdaemon(pmap)

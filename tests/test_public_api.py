@@ -1,4 +1,4 @@
-"""The public surface of acme (API.md section 1) is a tested contract."""
+"""The public surface of acme (the API reference) is a tested contract."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import importlib
 import importlib.metadata
 import json
 import os
+import platform
 import socket
 import subprocess
 import sys
@@ -213,37 +214,6 @@ def test_shared_contents():
         assert callable(getattr(acme.shared, name))
 
 
-def test_size_of_counts_bytes_in_megabytes():
-    blob = b"x" * 2_000_000
-    assert acme.shared.sizeOf(blob) == sys.getsizeof(blob) / 1e6
-
-
-def test_size_of_counts_shared_objects_once():
-    blob = b"y" * 100_000
-    container = [blob, blob]
-    expected = (sys.getsizeof(container) + sys.getsizeof(blob)) / 1e6
-    assert acme.shared.sizeOf(container) == expected
-
-
-def test_size_of_follows_dict_keys_and_values():
-    key, value = "k" * 1000, b"v" * 50_000
-    mapping = {key: value}
-    expected = (
-        sys.getsizeof(mapping) + sys.getsizeof(key) + sys.getsizeof(value)
-    ) / 1e6
-    assert acme.shared.sizeOf(mapping) == expected
-
-
-def test_size_of_limit_is_a_parameter():
-    values = [1001, 2002]  # the list and two distinct ints: three objects
-    assert acme.shared.sizeOf(values, "values", max_calls=3) > 0
-    with pytest.raises(
-        RecursionError,
-        match="maximum recursion depth 2 exceeded while processing values",
-    ):
-        acme.shared.sizeOf(values, "values", max_calls=2)
-
-
 def test_get_free_port_returns_a_bindable_port():
     with socket.socket() as probe:
         probe.bind(("", 0))
@@ -282,12 +252,10 @@ def test_get_interface_rejects_unknown_address():
 
 
 def test_is_x86_node_reports_the_architecture():
-    import platform
-
     assert acme.shared.is_x86_node() is (platform.machine() == "x86_64")
 
 
-# -- import has no side effects (API.md 1.2), checked in a fresh interpreter ----------
+# -- import has no side effects, checked in a fresh interpreter ----------------------
 
 _PROBE = textwrap.dedent(
     """

@@ -1,26 +1,24 @@
-"""Every ``ParallelMap`` keyword (API.md 2.3): accepted forms and normalised values.
+"""``ParallelMap``'s output keywords: accepted forms and normalised values.
 
-Values are read from ``pmap.config`` (API.md 2.5) where a constructed map exposes
+Values are read from ``pmap.config`` where a constructed map exposes
 them (in-memory results, attached to the ``client`` fixture), else from
 ``_settings.from_public``. Warnings for ignored options are checked on "ACME".
-Rejected values live in ``test_settings_errors.py``.
+Client options, verbosity and the dry run: ``test_settings_client.py``; rejected
+values: ``test_settings_errors.py`` and ``test_settings_order.py``.
 """
 
 from __future__ import annotations
 
-import builtins
 import logging
 import re
-import sys
 from pathlib import Path
-from typing import Any
 
 import dask.config
 import numpy as np
 import pytest
+from settings_cases import f, settings
 
 from acme import ParallelMap
-from acme._settings import from_public
 
 WARN_SINGLE = (
     "Generating a single output file only possible if `write_worker_results` is `True`."
@@ -33,37 +31,9 @@ WARN_PICKLE_SHAPE = (
     "Pickling of results does not support output array shape specification."
 )
 
-DEFAULTS: dict[str, Any] = {
-    "write_worker_results": True,
-    "cleanup_threshold_days": None,
-    "output_dir": None,
-    "result_shape": None,
-    "result_dtype": "float",
-    "single_file": False,
-    "write_pickle": False,
-    "partition": "auto",
-    "n_workers": "auto",
-    "mem_per_worker": "auto",
-    "setup_timeout": 60,
-    "setup_interactive": True,
-    "stop_client": "auto",
-    "dryrun": False,
-    "logfile": None,
-    "resume": False,
-}
-
-
-def f(x, y, z=3):
-    return (x + y) * z
-
 
 def saver(x, taskID=None):  # noqa: N803  ACME's parameter name
     return x
-
-
-def settings(**kw: Any):
-    """``from_public`` with the signature's defaults, ``kw`` overriding them."""
-    return from_public({**DEFAULTS, **kw}, has_task_id=False)
 
 
 def acme_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -334,134 +304,3 @@ def test_result_shape_inf_kept_on_disk():
     assert chosen.stacking is not None
     assert chosen.stacking.normalised(4) == (4, 10, np.inf)
     assert chosen.stacking.axis == 0
-
-
-# -- n_workers, setup_timeout, stop_client, partition, mem_per_worker ------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [("auto", None), (2, 2), (2.0, 2), (np.int64(2), 2), (np.float32(5.0), 5)],
-)
-def test_n_workers_normalised(value, expected):
-    chosen = settings(n_workers=value).n_workers
-    assert chosen == expected
-    assert chosen is None or type(chosen) is int
-
-
-def test_n_workers_ignored_when_attaching(client):
-    with ParallelMap(f, [1, 2], 0, write_worker_results=False, n_workers=5) as pmap:
-        assert pmap.config.n_workers == 2
-        assert pmap.config.client is client
-
-
-@pytest.mark.parametrize("value", [0, 30, 30.0, np.int64(7)])
-def test_setup_timeout_accepted(client, value):
-    with ParallelMap(
-        f, [1, 2], 0, write_worker_results=False, setup_timeout=value
-    ) as pmap:
-        assert pmap.config.setup_timeout == value
-
-
-@pytest.mark.parametrize(("value", "expected"), [("auto", False), (False, False)])
-def test_stop_client_attached(client, value, expected):
-    with ParallelMap(
-        f, [1, 2], 0, write_worker_results=False, stop_client=value
-    ) as pmap:
-        assert pmap.config.stop_client is expected
-    assert client.status == "running"
-
-
-def test_stop_client_true(client):
-    pmap = ParallelMap(f, [1, 2], 0, write_worker_results=False, stop_client=True)
-    assert pmap.config.stop_client is True
-    # the fixture owns this client: detach it so cleanup() leaves it alone (API.md 2.5)
-    pmap.config.client = None
-    pmap.cleanup()
-    assert client.status == "running"
-
-
-@pytest.mark.parametrize("value", ["auto", "8GBXS", ""])
-def test_partition_ignored_locally(client, value):
-    with ParallelMap(f, [1, 2], 0, write_worker_results=False, partition=value) as pmap:
-        assert pmap.config.partition is None
-        assert pmap.config.has_slurm is False
-
-
-@pytest.mark.parametrize(
-    ("value", "megabytes"),
-    [("auto", None), ("8GB", 8000), ("12000MB", 12000), ("1.5GB", 1500)],
-)
-def test_mem_per_worker_normalised(value, megabytes):
-    assert settings(mem_per_worker=value).mem_per_worker_mb == megabytes
-
-
-@pytest.mark.parametrize(("value", "config"), [("auto", None), ("8GB", "8000MB")])
-def test_mem_per_worker_accepted_locally(client, value, config):
-    with ParallelMap(
-        f, [1, 2], 0, write_worker_results=False, mem_per_worker=value
-    ) as pmap:
-        assert pmap.config.mem_per_worker == config
-        assert pmap.compute() == [3, 6]
-
-
-# -- verbose, dryrun, setup_interactive ------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "level"),
-    [(None, logging.INFO), (True, logging.DEBUG), (False, logging.WARNING)],
-)
-def test_verbose_levels(client, value, level):
-    with ParallelMap(f, [1, 2], 0, write_worker_results=False, verbose=value) as pmap:
-        assert pmap.config.verbose is value
-        assert logging.getLogger("ACME").level == level
-
-
-class _Stdin:
-    """Stands in for ``sys.stdin``; only ``isatty`` is answered."""
-
-    def __init__(self, tty: bool) -> None:
-        self.tty = tty
-
-    def isatty(self) -> bool:
-        return self.tty
-
-
-def _no_prompt(prompt: str) -> str:
-    raise AssertionError(f"unexpected prompt: {prompt}")
-
-
-@pytest.mark.parametrize(
-    ("requested", "tty", "expected"),
-    [
-        (True, True, True),
-        (True, False, False),
-        (False, True, False),
-        (False, False, False),
-    ],
-)
-def test_setup_interactive_anded_with_tty(
-    client, monkeypatch, requested, tty, expected
-):
-    monkeypatch.setattr(sys, "stdin", _Stdin(tty))
-    monkeypatch.setattr(builtins, "input", _no_prompt)
-    with ParallelMap(
-        f, [1, 2], 0, write_worker_results=False, setup_interactive=requested
-    ) as pmap:
-        assert pmap.config.setup_interactive is expected
-
-
-def test_dryrun_runs_one_call_here(client, monkeypatch):
-    monkeypatch.setattr(sys, "stdin", _Stdin(False))
-    monkeypatch.setattr(builtins, "input", _no_prompt)
-    seen: list[int] = []
-
-    def record(x):
-        seen.append(x)
-        return x
-
-    with ParallelMap(record, [10, 20], write_worker_results=False, dryrun=True) as pmap:
-        assert pmap.config.dryrun is True
-        assert len(seen) == 1
-        assert seen[0] in (10, 20)
