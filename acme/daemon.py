@@ -162,9 +162,9 @@ class ACMEdaemon:
         if record is None:
             return list(range(call_args.n_calls)), {}
         sink.prepare()
-        todo, reused = record.todo(call_args, sink)
-        sink.discard(todo)
-        return todo, reused
+        start = record.todo(call_args, sink)
+        sink.discard(start.run, start.recorded)
+        return start.run, start.reused
 
     def _note(self, call: CallOutcome) -> None:
         """Record a finished or failed call in the manifest (throttled writes)."""

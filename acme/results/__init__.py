@@ -3,7 +3,7 @@
 A sink's ``store(index, value)`` runs on the worker (it must be picklable and
 idempotent per call) and returns what travels back to the caller: the value, or
 the :class:`~acme.results._files.StoredFile` written. ``prepare()`` creates what
-the mode needs (and is missing), ``discard(indices)`` removes the results of
+the mode needs (and is missing), ``discard(indices, recorded)`` removes the results of
 calls about to run again, ``holds(index, entry)`` checks a recorded result of a
 resumed run, and ``finalize(values)`` builds the return value once every call
 finished.
@@ -33,8 +33,9 @@ class ResultSink(Protocol):
     def store(self, index: int, value: Any) -> Any:
         """Persist call ``index``'s value; return what travels back to the caller."""
 
-    def discard(self, indices: Iterable[int]) -> None:
-        """Remove what earlier runs stored for these calls."""
+    def discard(self, indices: Iterable[int], recorded: Iterable[Path]) -> None:
+        """Remove what earlier runs stored for these calls (``recorded``: their files
+        as the manifest has them)."""
 
     def holds(self, index: int, entry: Mapping[str, Any]) -> bool:
         """Whether call ``index``'s recorded result is present and complete."""

@@ -122,11 +122,19 @@ class PerCallSink:
             return write_pickle(self.layout.emergency_pickle(index), [value])
         return StoredFile(str(target), tuple(f"result_{k}" for k in range(len(data))))
 
-    def discard(self, indices: Iterable[int]) -> None:
-        """Remove what earlier runs stored for these calls."""
+    def discard(self, indices: Iterable[int], recorded: Iterable[Path]) -> None:
+        """Remove what earlier runs stored for these calls.
+
+        Files in the payload folder are acme's; a file beside the container only
+        when the manifest records it (a moved-up result), never a user's file.
+        """
+        layout, ours = self.layout, set(recorded)
         for index in indices:
-            for path in self.layout.files_of(index):
+            for path in (layout.result_file(index), layout.emergency_pickle(index)):
                 path.unlink(missing_ok=True)
+            for path in layout.files_of(index)[2:]:
+                if path in ours:
+                    path.unlink(missing_ok=True)
 
     def holds(self, index: int, entry: Mapping[str, Any]) -> bool:
         """Whether the recorded file exists and is complete."""
@@ -297,7 +305,7 @@ class SingleFileSink:
             where[self.stacking.axis] = index
             dataset[tuple(where)] = fill_value(self.stacking.dtype)
 
-    def discard(self, indices: Iterable[int]) -> None:
+    def discard(self, indices: Iterable[int], recorded: Iterable[Path]) -> None:
         """Empty the groups and slots of calls about to run again.
 
         The file is opened for writing only if one of them holds something, so a

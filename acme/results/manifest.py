@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,6 +32,18 @@ logger = get_logger(__name__)
 PENDING, DONE, FAILED = "pending", "done", "failed"
 _STATUSES = (PENDING, DONE, FAILED)
 _IDENTITY_TYPES = {"function": str, "n_inputs": int, "mode": str}
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """How a ``compute()`` starts: the calls to run, reused results, old files.
+
+    ``recorded`` holds the result files the manifest had for the calls to run.
+    """
+
+    run: list[int]
+    reused: dict[int, str]
+    recorded: list[Path]
 
 
 class Preparer(Protocol):
@@ -258,9 +271,7 @@ class RunRecord:
         for temporary in self.layout.temporaries():
             temporary.unlink(missing_ok=True)
 
-    def todo(
-        self, call_args: CallArgs, sink: Preparer
-    ) -> tuple[list[int], dict[int, str]]:
+    def todo(self, call_args: CallArgs, sink: Preparer) -> Start:
         """Start a ``compute()``: the calls to run, and the reused results by call.
 
         With ``resume=True`` the calls whose recorded result is complete are
@@ -279,10 +290,12 @@ class RunRecord:
                     reused[index] = str(self.layout.folder / call["file"])
         self.data.update(identity)
         todo = [i for i in range(call_args.n_calls) if i not in reused]
+        calls = self.data["calls"]
+        recorded = [self.layout.folder / calls[i]["file"] for i in todo]
         for index in todo:
             self.mark(index, PENDING, str(self.layout.result_file(index)))
         self.save()
-        return todo, reused
+        return Start(todo, reused, recorded)
 
     def mark(self, index: int, status: str, file: str | StoredFile) -> None:
         """Record a call's status and result file (absolute, or as written)."""

@@ -34,8 +34,11 @@ def write_pickle(target: Path, value: Any) -> StoredFile:
         raise TypeError(
             f"result cannot be pickled: {type(exc).__name__}: {exc}"
         ) from exc
-    with atomic_path(target) as temporary:
-        temporary.write_bytes(payload)
+    try:
+        with atomic_path(target) as temporary:
+            temporary.write_bytes(payload)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write {target}: {exc.strerror}") from exc
     digest = hashlib.sha256(payload).hexdigest()
     return StoredFile(str(target), size=len(payload), sha256=digest)
 
@@ -70,7 +73,7 @@ class PickleSink:
         except TypeError as exc:
             raise TypeError(f"call {index}: {exc}") from exc
 
-    def discard(self, indices: Iterable[int]) -> None:
+    def discard(self, indices: Iterable[int], recorded: Iterable[Path]) -> None:
         """Remove the pickles of calls about to run again."""
         for index in indices:
             self.layout.result_file(index).unlink(missing_ok=True)

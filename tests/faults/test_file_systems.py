@@ -6,6 +6,7 @@ they need root (CI runs as root); elsewhere they are skipped with the reason.
 
 from __future__ import annotations
 
+import pickle
 import shutil
 import subprocess
 import time
@@ -66,9 +67,14 @@ def test_file_system_turning_read_only_before_compute(process_client, small_disk
     assert str(out) in str(info.value) and "Read-only" in str(info.value)
 
 
-def test_full_disk_fails_only_the_calls_that_did_not_fit(process_client, small_disk):
+@pytest.mark.parametrize("pickles", [False, True], ids=["hdf5", "pickle"])
+def test_full_disk_fails_only_the_calls_that_did_not_fit(
+    process_client, small_disk, pickles
+):
     out = small_disk / "out"
-    with ParallelMap(block, list(range(8)), output_dir=out, logfile=False) as pmap:
+    with ParallelMap(
+        block, list(range(8)), output_dir=out, logfile=False, write_pickle=pickles
+    ) as pmap:
         started = time.monotonic()
         with pytest.raises(ComputationError) as info:
             pmap.compute()
@@ -76,13 +82,22 @@ def test_full_disk_fails_only_the_calls_that_did_not_fit(process_client, small_d
     failed = info.value.failed
     assert failed and len(failed) < 8
     assert "No space left on device" in str(info.value)
-    assert str(out / "block_payload") in str(info.value)
-    payload = out / "block_payload"
-    finished = sorted(int(p.stem.split("_")[1]) for p in payload.glob("block_*.h5"))
+    folder = out if pickles else out / "block_payload"
+    assert str(folder) in str(info.value)
+    suffix = "pickle" if pickles else "h5"
+    finished = sorted(
+        int(p.stem.split("_")[1]) for p in folder.glob(f"block_*.{suffix}")
+    )
     assert sorted(finished + failed) == list(range(8))
     for index in finished:  # whatever has a final name is complete
-        with h5py.File(payload / f"block_{index}.h5", "r") as h5:
-            np.testing.assert_array_equal(h5["result_0"][()], float(index))
+        path = folder / f"block_{index}.{suffix}"
+        if pickles:
+            with open(path, "rb") as stream:
+                value = pickle.load(stream)
+        else:
+            with h5py.File(path, "r") as h5:
+                value = h5["result_0"][()]
+        np.testing.assert_array_equal(value, float(index))
     assert not list(out.rglob("*.tmp"))
 
 

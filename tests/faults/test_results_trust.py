@@ -116,6 +116,17 @@ def test_a_file_appearing_during_the_run_is_not_replaced(process_client, tmp_pat
     assert pmap.results_container is None
 
 
+def test_a_file_appearing_before_compute_is_not_removed(
+    process_client, tmp_path, state
+):
+    out = tmp_path / "out"
+    with ParallelMap(none_at_one, list(range(N)), state, output_dir=out) as pmap:
+        (out / "none_at_one_0.h5").write_bytes(b"the user's own data")
+        files = pmap.compute()
+    assert (out / "none_at_one_0.h5").read_bytes() == b"the user's own data"
+    assert files[0] == str(out / "none_at_one_payload" / "none_at_one_0.h5")
+
+
 # -- defect 2: a second compute() never mixes in results of the first ----------------
 
 
