@@ -7,9 +7,7 @@ with a unique key, progress comes from completion events, and failures become a
 
 from __future__ import annotations
 
-import _thread
 import functools
-import signal
 import sys
 import threading
 import time
@@ -21,19 +19,42 @@ from typing import TYPE_CHECKING, Any
 from . import config
 from ._logging import get_logger
 from .broadcast import TASK_ID, CallArgs
-from .cluster._jobs import dead_worker_job, jobs_pending
+from .cluster._jobs import all_jobs, dead_worker_job, jobs_pending, slurm_report
+from .errors import ComputationError
 from .results._worker import Call, CallOutcome, run_batch
 
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-__all__ = ["InterruptGuard", "Outcome", "Run", "run_in_process"]
+__all__ = ["Outcome", "Run", "Stall", "failure", "run_in_process"]
+
+_MAX_LISTED = 10  # failed calls named in a ComputationError
 
 logger = get_logger(__name__)
 _DEAD_WORKER = (
     "the worker running this call died (it may have been killed for exceeding "
     "its memory): {}"
 )
+
+
+class Stall:
+    """Why the run's pending calls were given up, shared by the waiting threads.
+
+    The watchdog thread declares a stall; the collecting thread reads it.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason = ""
+
+    def declare(self, reason: str) -> None:
+        """Give the pending calls up for ``reason`` (the first reason wins)."""
+        if not self._event.is_set():
+            self.reason = reason
+            self._event.set()
+
+    def __bool__(self) -> bool:
+        return self._event.is_set()
 
 
 @dataclass(slots=True)
@@ -56,46 +77,6 @@ class Outcome:
                 self.tracebacks[outcome.index] = outcome.traceback
             if outcome.job:
                 self.jobs[outcome.index] = outcome.job
-
-
-class InterruptGuard:
-    """Makes sure a Ctrl-C reaches ``compute()``.
-
-    Python drops a KeyboardInterrupt raised while the main thread runs a gc
-    callback or a finaliser (distributed installs such callbacks). While the guard
-    is active, SIGINT is remembered, and a helper thread delivers it again until
-    the guarded block has ended. Installed only in the main thread and only over
-    Python's default handler, whose behaviour it keeps.
-    """
-
-    def __init__(self) -> None:
-        self._signalled = threading.Event()
-        self._ended = threading.Event()
-        self._lock = threading.Lock()
-        self._previous: Any = None
-
-    def _handler(self, signum: int, frame: Any) -> None:
-        self._signalled.set()
-        raise KeyboardInterrupt
-
-    def _redeliver(self) -> None:
-        while not self._ended.wait(0.5):
-            with self._lock:
-                if self._signalled.is_set() and not self._ended.is_set():
-                    _thread.interrupt_main()
-
-    def __enter__(self) -> InterruptGuard:
-        main = threading.current_thread() is threading.main_thread()
-        if main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-            threading.Thread(target=self._redeliver, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        with self._lock:
-            self._ended.set()
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
 
 
 def _calls(
@@ -133,7 +114,7 @@ class Run:
         self.futures: list[Future[Any]] = []
         self.batches: dict[Any, list[int]] = {}
         self.scattered: list[Future[Any]] = []
-        self.stalled: str | None = None
+        self.stall = Stall()
         self._done = threading.Event()
 
     def submit(
@@ -196,7 +177,7 @@ class Run:
                     bar.update(len(self.batches[future.key]))
         finally:
             self._done.set()
-        outcome.stalled = self.stalled is not None
+        outcome.stalled = bool(self.stall)
         return outcome
 
     def _watch(self, on_tick: Callable[[], None]) -> None:
@@ -214,7 +195,7 @@ class Run:
             now = time.monotonic()
             idle_since = None if alive else (idle_since or now)
             if idle_since is not None and now - idle_since >= limit:
-                self.stalled = f"no live worker for {limit:.0f} s"
+                self.stall.declare(f"no live worker for {limit:.0f} s")
                 pending = [f for f in self.futures if not f.done()]
                 self.client.cancel(pending, force=True)
                 return
@@ -233,10 +214,10 @@ class Run:
             if isinstance(error, KilledWorker):
                 job = dead_worker_job(error, self.client.cluster)
                 error = RuntimeError(_DEAD_WORKER.format(error))
-        elif self.stalled is not None:
-            error = RuntimeError(f"stalled: {self.stalled}")
+        elif self.stall:
+            error = RuntimeError(f"stalled: {self.stall.reason}")
         else:
-            self.stalled = "input data lost"
+            self.stall.declare("input data lost")
             error = RuntimeError(
                 f"{future.status}: its shared input data was lost with the worker(s) "
                 "holding it, or the client was shut down"
@@ -254,3 +235,42 @@ class Run:
     def release(self) -> None:
         """Drop references to this run's futures so the cluster frees them."""
         self.futures, self.scattered = [], []
+
+
+def failure(
+    outcome: Outcome,
+    values: dict[int, Any],
+    n_calls: int,
+    submitted: int,
+    client: Client | None,
+) -> ComputationError:
+    """The ``ComputationError`` for a run with failed or stalled calls."""
+    failed = sorted(set(range(n_calls)) - set(values))
+    submitted = max(submitted, len(failed))
+    errors = outcome.errors
+    lines = [
+        f"Parallel computation failed: {len(failed)}/{submitted} tasks failed "
+        "or stalled"
+    ]
+    for index in failed[:_MAX_LISTED]:
+        error = errors.get(index)
+        text = f"{type(error).__name__}: {error}" if error else "stalled (no result)"
+        lines.append(f"call {index}: {text}")
+    if len(failed) > _MAX_LISTED:
+        lines.append(f"... and {len(failed) - _MAX_LISTED} more")
+    first = next((i for i in failed if i in errors), None)
+    cluster = getattr(client, "cluster", None)
+    jobs = {outcome.jobs[i] for i in failed if i in outcome.jobs}
+    if outcome.stalled:
+        jobs.update(all_jobs(cluster))
+    lines.extend(slurm_report(jobs))
+    if first is not None and first in outcome.tracebacks:
+        lines.append(
+            f"Traceback of call {first}:\n{outcome.tracebacks[first].rstrip()}"
+        )
+    results = [values.get(i) for i in range(n_calls)]
+    error = ComputationError(
+        "\n".join(lines), failed=failed, exceptions=errors, results=results
+    )
+    error.__cause__ = errors[first] if first is not None else None
+    return error

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from . import _logging
 from ._checks import as_bool, must_be
-from ._execution import InterruptGuard, Outcome, Run, run_in_process
+from ._execution import Outcome, Run, failure, run_in_process
+from ._interrupt import InterruptGuard
 from ._settings import Settings, StopClient
 from .broadcast import CallArgs, FuncSpec, call_arguments
-from .cluster._jobs import all_jobs, slurm_report
 from .cluster.client import ClientHandle, cluster_cleanup, live_workers
-from .errors import AcmeTypeError, ComputationError, NoWorkersError
+from .errors import AcmeTypeError, NoWorkersError
 from .results import ResultSink
 from .results._files import StoredFile
 from .results._worker import CallOutcome
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 __all__ = ["ACMEdaemon", "RunConfig", "RunSetup"]
 
 logger = _logging.get_logger(__name__)
-_MAX_LISTED = 10
 
 
 @dataclass
@@ -231,7 +230,7 @@ class ACMEdaemon:
         n_calls = self.config.n_calls
         values = {i: _as_path(v) for i, v in outcome.values.items()}
         if outcome.errors or len(values) < n_calls:
-            error = _failure(outcome, values, n_calls, submitted, self.config.client)
+            error = failure(outcome, values, n_calls, submitted, self.config.client)
             raise error from error.__cause__
         finished = self._setup.sink.finalize([values[i] for i in range(n_calls)])
         self.config.results_container = finished.container
@@ -258,42 +257,3 @@ class ACMEdaemon:
 def _as_path(value: Any) -> Any:
     """What the sink's ``finalize`` expects: a stored file's path, else the value."""
     return value.path if isinstance(value, StoredFile) else value
-
-
-def _failure(
-    outcome: Outcome,
-    values: dict[int, Any],
-    n_calls: int,
-    submitted: int,
-    client: Client | None,
-) -> ComputationError:
-    """The ``ComputationError`` for a run with failed or stalled calls."""
-    failed = sorted(set(range(n_calls)) - set(values))
-    submitted = max(submitted, len(failed))
-    errors = outcome.errors
-    lines = [
-        f"Parallel computation failed: {len(failed)}/{submitted} tasks failed "
-        "or stalled"
-    ]
-    for index in failed[:_MAX_LISTED]:
-        error = errors.get(index)
-        text = f"{type(error).__name__}: {error}" if error else "stalled (no result)"
-        lines.append(f"call {index}: {text}")
-    if len(failed) > _MAX_LISTED:
-        lines.append(f"... and {len(failed) - _MAX_LISTED} more")
-    first = next((i for i in failed if i in errors), None)
-    cluster = getattr(client, "cluster", None)
-    jobs = {outcome.jobs[i] for i in failed if i in outcome.jobs}
-    if outcome.stalled:
-        jobs.update(all_jobs(cluster))
-    lines.extend(slurm_report(jobs))
-    if first is not None and first in outcome.tracebacks:
-        lines.append(
-            f"Traceback of call {first}:\n{outcome.tracebacks[first].rstrip()}"
-        )
-    results = [values.get(i) for i in range(n_calls)]
-    error = ComputationError(
-        "\n".join(lines), failed=failed, exceptions=errors, results=results
-    )
-    error.__cause__ = errors[first] if first is not None else None
-    return error

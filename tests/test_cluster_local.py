@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from distributed import Client, LocalCluster, get_client
+from prompts import answer
 
 from acme import cluster_cleanup, local_cluster_setup
 from acme.errors import AcmeTypeError, AcmeValueError
@@ -53,19 +54,18 @@ def test_local_cluster_setup_validation(kwargs, error, fragment):
         local_cluster_setup(**{"interactive": False, **kwargs})
 
 
-def test_prompt_declined_returns_none(monkeypatch):
-    prompts = []
-    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    monkeypatch.setattr("builtins.input", lambda text: prompts.append(text) or "n")
+def test_prompt_declined_returns_none(tty, monkeypatch):
+    replies = answer(monkeypatch, "n")
     assert local_cluster_setup(n_workers=1) is None
-    assert "did you wrap your code inside a __main__ module block? [y/N]" in prompts[0]
+    assert (
+        "did you wrap your code inside a __main__ module block? [y/N]"
+        in (replies.prompts[0])
+    )
     with pytest.raises(ValueError):
         get_client()
 
 
-def test_prompt_not_shown_without_tty(monkeypatch):
-    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    monkeypatch.setattr("builtins.input", lambda text: pytest.fail("prompted"))
+def test_prompt_not_shown_without_tty(no_tty, no_prompt):
     client = local_cluster_setup(n_workers=1)
     cluster_cleanup(client)
 

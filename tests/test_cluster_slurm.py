@@ -19,7 +19,6 @@ from slurm_helpers import (
     job_fields,
     jobs_below,
     memory_mb,
-    no_leftover_jobs,  # noqa: F401  fixture, used through `slurm_jobs`
     partition_node,
     queued,
     wait_gone,

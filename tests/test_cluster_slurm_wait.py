@@ -6,8 +6,6 @@ depend on the node are read from ``scontrol``.
 
 from __future__ import annotations
 
-import threading
-
 import dask.config
 import pytest
 from distributed import get_client
@@ -15,7 +13,6 @@ from prompts import answer
 from slurm_helpers import (
     jobs_below,
     memory_mb,
-    no_leftover_jobs,  # noqa: F401  fixture, used through `pytestmark`
     partition_node,
     scontrol,
     wait_until,
@@ -72,30 +69,15 @@ def test_keep_waiting_waits_and_asks_again(terminal, tmp_path):
     no_jobs_left(tmp_path)
 
 
-def test_unanswered_prompts_take_their_defaults(monkeypatch, tmp_path):
+def test_unanswered_prompts_take_their_defaults(tty, blocked_input, tmp_path):
     """No answer: [c]ontinue after interactive_wait, then [a]bort after keep-waiting."""
-    prompts: list[str] = []
-    never = threading.Event()
-
-    def silent(text):
-        prompts.append(text)
-        never.wait(30)
-        return ""
-
-    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
-    monkeypatch.setattr("builtins.input", silent)
-    try:
-        with dask.config.set({"acme.slurm.keep-waiting": 1}):
-            assert pending_setup(interactive=True, interactive_wait=1) is None
-    finally:
-        never.set()
-    assert KEEP in prompts[0] and ZERO in prompts[1]
+    with dask.config.set({"acme.slurm.keep-waiting": 1}):
+        assert pending_setup(interactive=True, interactive_wait=1) is None
+    assert KEEP in blocked_input.prompts[0] and ZERO in blocked_input.prompts[1]
     no_jobs_left(tmp_path)
 
 
-def test_no_prompt_without_a_terminal(monkeypatch, tmp_path):
-    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    monkeypatch.setattr("builtins.input", lambda text: pytest.fail("prompted"))
+def test_no_prompt_without_a_terminal(no_tty, no_prompt, tmp_path):
     from acme.errors import WorkerStartTimeoutError
 
     with pytest.raises(WorkerStartTimeoutError):

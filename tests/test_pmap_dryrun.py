@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import re
-import sys
 from pathlib import Path
 
 import dask.config
@@ -146,9 +145,7 @@ def test_dryrun_stacked_writes_nothing(client, tmp_path, state):
         assert h5["result_0"][()].tolist() == [10.0, 20.0]
 
 
-def test_no_prompt_without_tty(client, tmp_path, state, monkeypatch):
-    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
-    answer(monkeypatch)  # any prompt fails the test
+def test_no_prompt_without_tty(client, tmp_path, state, no_tty, no_prompt):
     with ParallelMap(
         noted, [1, 2], state, output_dir=tmp_path / "out", dryrun=True
     ) as pmap:

@@ -25,7 +25,6 @@ from slurm_helpers import (
     cluster_job_ids,
     job_fields,
     jobs_below,
-    no_leftover_jobs,  # noqa: F401  fixture, used through `pytestmark`
     wait_gone,
     wait_until,
 )

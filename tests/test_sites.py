@@ -21,7 +21,6 @@ from slurm_helpers import (
     cluster_job_ids,
     job_fields,
     memory_mb,
-    no_leftover_jobs,  # noqa: F401  fixture, used through `slurm_jobs`
     partition_node,
     wait_gone,
 )

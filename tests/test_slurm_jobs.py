@@ -10,7 +10,6 @@ import pytest
 from distributed import Client
 from slurm_helpers import (
     cluster_job_ids,
-    no_leftover_jobs,  # noqa: F401  fixture, used through `usefixtures`
     wait_gone,
     wait_until,
 )

@@ -1,0 +1,55 @@
+"""Ctrl-C during ``compute()``: make sure the KeyboardInterrupt arrives.
+
+Python drops a KeyboardInterrupt raised while the main thread runs a gc callback
+or a finaliser, and distributed installs such callbacks; a Ctrl-C then seemed to
+do nothing. The guard remembers the signal and delivers it again.
+"""
+
+from __future__ import annotations
+
+import _thread
+import signal
+import threading
+from typing import Any
+
+__all__ = ["InterruptGuard"]
+
+
+class InterruptGuard:
+    """Makes sure a Ctrl-C reaches ``compute()``.
+
+    Python drops a KeyboardInterrupt raised while the main thread runs a gc
+    callback or a finaliser (distributed installs such callbacks). While the guard
+    is active, SIGINT is remembered, and a helper thread delivers it again until
+    the guarded block has ended. Installed only in the main thread and only over
+    Python's default handler, whose behaviour it keeps.
+    """
+
+    def __init__(self) -> None:
+        self._signalled = threading.Event()
+        self._ended = threading.Event()
+        self._lock = threading.Lock()
+        self._previous: Any = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self._signalled.set()
+        raise KeyboardInterrupt
+
+    def _redeliver(self) -> None:
+        while not self._ended.wait(0.5):
+            with self._lock:
+                if self._signalled.is_set() and not self._ended.is_set():
+                    _thread.interrupt_main()
+
+    def __enter__(self) -> InterruptGuard:
+        main = threading.current_thread() is threading.main_thread()
+        if main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+            threading.Thread(target=self._redeliver, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self._ended.set()
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
