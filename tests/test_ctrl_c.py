@@ -79,12 +79,14 @@ import gc
 import threading
 
 ARMED = []
+DEFAULT_THRESHOLD = gc.get_threshold()
 
 
 def hold_main_thread(phase, info):
     main = threading.current_thread() is threading.main_thread()
     if phase == "start" and ARMED and main:
         ARMED.clear()
+        gc.set_threshold(*DEFAULT_THRESHOLD)
         say("ACME-TEST: in gc callback")
         time.sleep(3)
 
@@ -94,8 +96,13 @@ if __name__ == "__main__":
         slow_func, list(range(8)), write_worker_results=False, n_workers=2
     ) as pmap:
         say("MARKER")
-        ARMED.append(True)
         gc.callbacks.append(hold_main_thread)
+
+        def arm():  # once compute() waits for results, collect at once
+            ARMED.append(True)
+            gc.set_threshold(1)
+
+        threading.Timer(2.0, arm).start()
         pmap.compute()
         say("ACME-TEST: compute returned")
 """
