@@ -14,6 +14,7 @@ The constructor does all set-up work, in this order::
 from __future__ import annotations
 
 import contextlib
+import inspect
 import shutil
 import warnings
 from collections.abc import Callable
@@ -49,24 +50,6 @@ from .results.manifest import RunRecord
 __all__ = ["ParallelMap"]
 
 logger = _logging.get_logger(__name__)
-_OWN_KEYWORDS = (
-    "write_worker_results",
-    "cleanup_threshold_days",
-    "output_dir",
-    "result_shape",
-    "result_dtype",
-    "single_file",
-    "write_pickle",
-    "partition",
-    "n_workers",
-    "mem_per_worker",
-    "setup_timeout",
-    "setup_interactive",
-    "stop_client",
-    "dryrun",
-    "logfile",
-    "resume",
-)
 
 
 class ParallelMap:
@@ -160,6 +143,7 @@ class ParallelMap:
         resume: bool = False,
         **kwargs: Any,
     ) -> None:
+        own = {key: value for key, value in locals().items() if key in _OWN_KEYWORDS}
         verbosity = check_verbose(verbose)
         _logging.configure(_logging.level_for(verbosity))
         logger.log(_logging.ANNOUNCE, "This is ACME v. %s", __version__)
@@ -171,51 +155,8 @@ class ParallelMap:
         spec = inspect_func(func)
         plan = plan_calls(func, args, kwargs, check_n_inputs(n_inputs))
         self._warn_arguments(args, kwargs, plan)
-        own = dict(
-            zip(
-                _OWN_KEYWORDS,
-                (
-                    write_worker_results,
-                    cleanup_threshold_days,
-                    output_dir,
-                    result_shape,
-                    result_dtype,
-                    single_file,
-                    write_pickle,
-                    partition,
-                    n_workers,
-                    mem_per_worker,
-                    setup_timeout,
-                    setup_interactive,
-                    stop_client,
-                    dryrun,
-                    logfile,
-                    resume,
-                ),
-                strict=True,
-            )
-        )
         settings = settings_from_public(own, spec.has_task_id)
-        if settings.output is OutputMode.MEMORY and not spec.has_task_id:
-            logger.warning(
-                "`write_worker_results` is `False` and `taskID` is not a keyword "
-                "argument of %s. Results will be collected in memory by caller",
-                spec.name,
-            )
-        config = _compat_config(func, plan, settings, verbosity)
-        layout = None
-        if settings.output.on_disk:
-            layout = OutputLayout.for_func(func, settings.output, settings.output_dir)
-        sink = make_sink(settings, plan.n_calls, layout)
-        handle = None
-        with _Rollback(verbosity, config) as rollback:
-            record = _prepare_output(func, settings, layout, sink, config, rollback)
-            call_args = call_arguments(config.argv, config.kwargv, plan.n_calls)
-            if settings.dryrun and not dry_run(func, spec, call_args, settings, layout):
-                rollback.undo()
-            else:
-                handle = _acquire_client(spec, settings, config)
-        self._setup = RunSetup(spec, settings, sink, record, handle, config)
+        self._setup = _set_up(func, spec, plan, settings, verbosity)
         self.daemon = ACMEdaemon(self)
         _logging.flush()
 
@@ -333,6 +274,47 @@ def _attach_log(path: Any) -> None:
         raise OutputError(
             f"cannot open log file {path}: {exc}", path=str(path)
         ) from exc
+
+
+# ACME's own keywords of ParallelMap, as opposed to those of ``func``
+_OWN_KEYWORDS = frozenset(inspect.signature(ParallelMap.__init__).parameters) - {
+    "self",
+    "func",
+    "args",
+    "kwargs",
+    "n_inputs",
+    "verbose",
+}
+
+
+def _set_up(
+    func: Callable[..., Any],
+    spec: FuncSpec,
+    plan: CallPlan,
+    settings: Settings,
+    verbose: bool | None,
+) -> RunSetup:
+    """Output folder and record, log file, dry run and client: the run, built once."""
+    if settings.output is OutputMode.MEMORY and not spec.has_task_id:
+        logger.warning(
+            "`write_worker_results` is `False` and `taskID` is not a keyword "
+            "argument of %s. Results will be collected in memory by caller",
+            spec.name,
+        )
+    config = _compat_config(func, plan, settings, verbose)
+    layout = None
+    if settings.output.on_disk:
+        layout = OutputLayout.for_func(func, settings.output, settings.output_dir)
+    sink = make_sink(settings, plan.n_calls, layout)
+    handle = None
+    with _Rollback(verbose, config) as rollback:
+        record = _prepare_output(func, settings, layout, sink, config, rollback)
+        call_args = call_arguments(config.argv, config.kwargv, plan.n_calls)
+        if settings.dryrun and not dry_run(func, spec, call_args, settings, layout):
+            rollback.undo()
+        else:
+            handle = _acquire_client(spec, settings, config)
+    return RunSetup(spec, settings, sink, record, handle, config)
 
 
 def _compat_config(
