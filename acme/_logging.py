@@ -21,6 +21,7 @@ __all__ = [
     "get_logger",
     "level_for",
     "log_file",
+    "use_file",
 ]
 
 LOGGER_NAME = "ACME"
@@ -61,6 +62,38 @@ class _Formatter(logging.Formatter):
         return text
 
 
+class _Console(logging.StreamHandler):  # type: ignore[type-arg]  # stream is a property
+    """Writes each record to whatever ``sys.stderr`` is at that moment.
+
+    pytest's capture and ``contextlib.redirect_stderr`` swap and close streams; a
+    handler that kept the stream of its creation would write to a closed file.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass  # the current sys.stderr is used instead
+
+    def format(self, record: logging.LogRecord) -> str:
+        formatter = self.formatter
+        if isinstance(formatter, _Formatter):
+            formatter.colour = _is_terminal(sys.stderr)
+        return super().format(record)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (ValueError, AttributeError):  # closed, or not a real stream
+        return False
+
+
 class _Buffer(logging.handlers.MemoryHandler):
     """A MemoryHandler that discards its records when it has no target."""
 
@@ -91,12 +124,12 @@ def _add(handler: _H) -> _H:
     return handler
 
 
-def _handlers() -> tuple[logging.StreamHandler[TextIO], _Buffer]:
-    """acme's stream handler and buffer on the "ACME" logger, created if missing."""
+def _handlers() -> tuple[_Console, _Buffer]:
+    """acme's console handler and buffer on the "ACME" logger, created if missing."""
     owned = _owned()
-    streams = [h for h in owned if type(h) is logging.StreamHandler]
+    streams = [h for h in owned if isinstance(h, _Console)]
     buffers = [h for h in owned if isinstance(h, _Buffer)]
-    stream = streams[0] if streams else _add(logging.StreamHandler(sys.stderr))
+    stream = streams[0] if streams else _add(_Console())
     buffer = buffers[0] if buffers else _add(_Buffer(_BUFFER, logging.ERROR))
     return stream, buffer
 
@@ -108,8 +141,7 @@ def configure(level: int, logfile: Path | None = None) -> None:
     ever receives records of its own run.
     """
     stream, buffer = _handlers()
-    stream.setStream(sys.stderr)
-    stream.setFormatter(_Formatter(colour=sys.stderr.isatty()))
+    stream.setFormatter(_Formatter(colour=False))
     buffer.buffer.clear()
     for item in (_ACME, stream, buffer):
         item.setLevel(level)
@@ -128,6 +160,19 @@ def attach_file(logfile: Path | None) -> None:
     buffer.setTarget(target)
     if old is not None:
         old.close()
+
+
+def use_file(logfile: str | None, level: int) -> None:
+    """Make ``logfile`` the active log file again (unless it is) at ``level``.
+
+    ``compute()`` and ``cleanup()`` of a map call this, so their records reach
+    their own run's log file even if another map was constructed since.
+    """
+    for item in (_ACME, *_handlers()):
+        item.setLevel(level)
+    if log_file() != logfile:
+        flush()
+        attach_file(None if logfile is None else Path(logfile))
 
 
 def ensure_configured() -> None:

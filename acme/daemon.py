@@ -79,6 +79,8 @@ class RunSetup:
     record: RunRecord | None
     handle: ClientHandle | None
     config: RunConfig
+    log_level: int
+    log_file: str | None  # this run's log file: its records go there, and only there
 
 
 class ACMEdaemon:
@@ -125,6 +127,7 @@ class ACMEdaemon:
         call_args = call_arguments(
             self.config.argv, self.config.kwargv, self.config.n_calls
         )
+        _logging.use_file(self._setup.log_file, self._setup.log_level)
         with self._holding_folder():
             todo, reused = self._start(call_args)
             self._unsaved = False
@@ -245,6 +248,7 @@ class ACMEdaemon:
         client = self.config.client
         stop = self._setup.settings.stop_client
         self.config.client = None
+        _logging.use_file(self._setup.log_file, self._setup.log_level)
         try:
             if client is not None and client.status == "running":
                 owned = handle is not None and handle.owned and handle.client is client
@@ -252,6 +256,7 @@ class ACMEdaemon:
                     cluster_cleanup(client)
         finally:
             _logging.flush()
+            _logging.use_file(None, self._setup.log_level)  # the run's file is closed
 
 
 def _as_path(value: Any) -> Any:

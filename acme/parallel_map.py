@@ -314,7 +314,8 @@ def _set_up(
             rollback.undo()
         else:
             handle = _acquire_client(spec, settings, config)
-    return RunSetup(spec, settings, sink, record, handle, config)
+    level = _logging.level_for(verbose)
+    return RunSetup(spec, settings, sink, record, handle, config, level, config.logfile)
 
 
 def _compat_config(

@@ -31,7 +31,12 @@ def _acme_logger() -> logging.Logger:
 
 
 def _streams(logger: logging.Logger) -> list[logging.Handler]:
-    return [h for h in logger.handlers if type(h) is logging.StreamHandler]
+    return [
+        h
+        for h in logger.handlers
+        if isinstance(h, logging.StreamHandler)
+        and not isinstance(h, logging.FileHandler)
+    ]
 
 
 def _buffers(logger: logging.Logger) -> list[logging.handlers.MemoryHandler]:
