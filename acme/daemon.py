@@ -226,8 +226,11 @@ class ACMEdaemon:
         run.cancel()
         handle = self._setup.handle
         if handle is not None and handle.owned and handle.client is self.config.client:
-            cluster_cleanup(handle.client)
             self.config.client = None
+            try:
+                cluster_cleanup(handle.client)
+            except Exception as exc:  # the interrupt is what the caller must see
+                logger.warning("Shutting down the client failed: %s", exc)
 
     def _finish(self, outcome: Outcome, submitted: int) -> Any:
         n_calls = self.config.n_calls

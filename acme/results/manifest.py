@@ -80,7 +80,10 @@ def holding(layout: OutputLayout) -> Iterator[None]:
     try:
         yield
     finally:
-        lock.release()
+        try:
+            lock.release()
+        except OSError as exc:  # a vanished folder must not hide the run's outcome
+            logger.warning("Cannot release %s: %s", layout.lock, exc)
 
 
 def _make_folder(folder: Path) -> bool:

@@ -15,9 +15,16 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from distributed import Client
 
 from acme import ParallelMap
-from acme.errors import AcmeValueError, ComputationError, OutputError, OutputExistsError
+from acme.errors import (
+    AcmeValueError,
+    ComputationError,
+    OutputError,
+    OutputExistsError,
+    SlurmError,
+)
 
 N = 4
 
@@ -363,24 +370,39 @@ def explode(x, folder):
     raise RuntimeError("the dry run's call fails")
 
 
-@pytest.mark.parametrize("cause", ["logfile", "dryrun"])
-def test_failed_constructor_can_be_repeated(process_client, tmp_path, cause):
+@pytest.mark.parametrize("cause", ["logfile", "dryrun", "no-slurm"])
+def test_failed_constructor_can_be_repeated(
+    process_client, tmp_path, cause, monkeypatch
+):
     import logging
 
+    import dask.config
+
     out = tmp_path / "out"
+    options: dict = {}
+    error, func = RuntimeError, square
     if cause == "logfile":
         options = {"logfile": str(tmp_path / "no-such-folder" / "run.log")}
-        error, func = OutputError, square
+        error = OutputError
+    elif cause == "dryrun":
+        options, func = {"dryrun": True}, explode
+    if cause == "no-slurm":  # SLURM forced, but no `sinfo` answers
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+        process_client.close()  # nothing to attach to: acme must start a cluster
+        with dask.config.set({"acme.cluster": "slurm"}), pytest.raises(SlurmError):
+            ParallelMap(func, [1, 2], str(tmp_path), output_dir=out)
+        monkeypatch.undo()
+        process_client = Client(process_client.cluster)
     else:
-        options = {"dryrun": True}
-        error, func = RuntimeError, explode
-    with pytest.raises(error):
-        ParallelMap(func, [1, 2], str(tmp_path), output_dir=out, **options)
+        with pytest.raises(error):
+            ParallelMap(func, [1, 2], str(tmp_path), output_dir=out, **options)
     assert not out.exists()
     logger = logging.getLogger("ACME")
     assert all(getattr(h, "target", None) is None for h in logger.handlers)
     with ParallelMap(square, [1, 2], str(tmp_path), output_dir=out) as pmap:
         assert len(pmap.compute()) == 2
+    if cause == "no-slurm":
+        process_client.close()
 
 
 def test_failed_constructor_keeps_an_existing_folder(process_client, tmp_path):
