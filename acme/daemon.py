@@ -19,7 +19,7 @@ from ._interrupt import InterruptGuard
 from ._settings import Settings, StopClient
 from .broadcast import CallArgs, FuncSpec, call_arguments
 from .cluster.client import ClientHandle, cluster_cleanup, live_workers
-from .errors import AcmeTypeError, NoWorkersError
+from .errors import AcmeTypeError, NoWorkersError, OutputError
 from .results import ResultSink
 from .results._files import StoredFile
 from .results._worker import CallOutcome
@@ -163,7 +163,13 @@ class ACMEdaemon:
         record, sink = self._setup.record, self._setup.sink
         if record is None:
             return list(range(call_args.n_calls)), {}
-        sink.prepare()
+        try:
+            sink.prepare()  # recreate what went missing since (payload, container)
+        except OSError as exc:
+            folder = record.layout.folder
+            raise OutputError(
+                f"cannot prepare the output folder {folder}: {exc}", path=str(folder)
+            ) from exc
         start = record.todo(call_args, sink)
         sink.discard(start.run, start.recorded)
         return start.run, start.reused
