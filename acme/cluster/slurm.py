@@ -70,10 +70,9 @@ def _start_slurm(options: SlurmOptions) -> SlurmStart | None:
     memory_mb = worker_memory(
         partition, options.memory.mb, options.n_cores, options.mem_cushion
     )
+    kwargs = _cluster_kwargs(options, partition, memory_mb)
     try:
-        cluster = _slurm_cluster_class()(
-            **_cluster_kwargs(options, partition, memory_mb)
-        )
+        cluster = _slurm_cluster_class()(**kwargs)
     except ValueError as exc:
         # dask-jobqueue reports an unknown keyword as ValueError
         if "unexpected keyword" not in str(exc):
