@@ -23,12 +23,15 @@ import pytest
 
 from acme.errors import SlurmError
 
-WORKER_JOB_NAME = "dask-worker"
+# the documented name of acme's worker jobs, and dask-jobqueue's default name
+ACME_JOB_NAME = "acme-worker"
+WORKER_JOB_NAMES = (ACME_JOB_NAME, "dask-worker")
 
 
-def _squeue() -> list[dict[str, str]]:
-    """Jobs of this user named ``dask-worker``: id, state, partition, workdir."""
-    argv = ["squeue", "-h", "-u", getpass.getuser(), "-n", WORKER_JOB_NAME]
+def _squeue(names: Sequence[str] = WORKER_JOB_NAMES) -> list[dict[str, str]]:
+    """Jobs of this user with one of ``names`` (any if empty): id, state, ..."""
+    argv = ["squeue", "-h", "-u", getpass.getuser()]
+    argv += ["-n", ",".join(names)] if names else []
     done = subprocess.run(
         [*argv, "-o", "%i|%T|%P|%Z"],
         capture_output=True,
@@ -45,12 +48,14 @@ def _squeue() -> list[dict[str, str]]:
     return jobs
 
 
-def jobs_below(folder: Path) -> list[dict[str, str]]:
-    """Our ``dask-worker`` jobs submitted from ``folder`` or a folder inside it."""
+def jobs_below(
+    folder: Path, names: Sequence[str] = WORKER_JOB_NAMES
+) -> list[dict[str, str]]:
+    """Our jobs (with one of ``names``) submitted from ``folder`` or below it."""
     root = os.path.realpath(folder)
     return [
         job
-        for job in _squeue()
+        for job in _squeue(names)
         if os.path.realpath(job["workdir"]) == root
         or os.path.realpath(job["workdir"]).startswith(root + os.sep)
     ]

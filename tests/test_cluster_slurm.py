@@ -95,7 +95,7 @@ def test_workers_are_sbatch_jobs_in_the_partition(tmp_path, acme_log):
             fields = job_fields(job)
             assert fields["JobState"] == "RUNNING"
             assert fields["Partition"] == "debug"
-            assert fields["JobName"] == "dask-worker"
+            assert fields["JobName"] == "acme-worker"
             assert fields["NumCPUs"] == "1"
             assert 900 < memory_mb(fields["MinMemoryNode"]) <= 1000
             assert fields["Comment"] == "acme-test"

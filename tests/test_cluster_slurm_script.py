@@ -56,7 +56,7 @@ def mem_header_mb(script: str) -> float:
 def test_header_maps_partition_cores_and_memory():
     _, script = render(partition="8GBS", n_cores=3, memory=1000)
     lines = header(script)
-    assert "#SBATCH -J dask-worker" in lines
+    assert "#SBATCH -J acme-worker" in lines
     assert "#SBATCH -p 8GBS" in lines
     assert "#SBATCH -n 1" in lines
     assert "#SBATCH --cpus-per-task=3" in lines

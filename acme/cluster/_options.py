@@ -18,6 +18,7 @@ from dask.utils import parse_bytes
 
 from .._checks import as_int, as_mem_mb, must_be
 from ..errors import AcmeTypeError, AcmeValueError
+from ._jobscript import check_script_keywords, check_text
 from ._resources import check_partition
 
 __all__ = [
@@ -115,7 +116,7 @@ def check_memory(value: Any) -> MemoryRequest:
 
 
 def check_job_extra(job_extra: Any) -> JobExtra:
-    """Step 9: a list of sbatch options; ``--output=<path>`` in an existing folder."""
+    """Step 9: sbatch options (printable); ``--output=<path>`` in an existing folder."""
     if job_extra is None:
         return JobExtra()
     if not isinstance(job_extra, list):
@@ -125,6 +126,7 @@ def check_job_extra(job_extra: Any) -> JobExtra:
         if not isinstance(option, str):
             allowed = "a valid sbatch option"
             raise AcmeTypeError(must_be("`job_extra`", allowed, option, show_type=True))
+        check_text(option, "job_extra")
         if not option.startswith("-"):
             raise AcmeValueError("`job_extra` options must be flagged with - or --")
         if option.split("=")[0].split()[0] in ("-o", "--output"):
@@ -155,6 +157,7 @@ def slurm_options(
     ``kw["kwargs"]`` goes on to ``SLURMCluster``. The checks run in the order of
     the steps: Python evaluates keyword arguments from left to right.
     """
+    check_script_keywords(kw)  # no control character in what reaches the job script
     worker_args, scheduler = kw["worker_extra_args"], kw["scheduler_options"]
     return SlurmOptions(
         partition=check_partition(None if is_auto(p := kw["partition"]) else p, valid),

@@ -28,6 +28,7 @@ from ._options import (
     JobExtra,
     MemoryRequest,
     SlurmOptions,
+    check_job_extra,
     check_memory,
     is_auto,
     slurm_options,
@@ -219,6 +220,7 @@ def _legacy(keywords: dict[str, Any], kwargs: dict[str, Any]) -> None:
 def site_setup(site: str, kw: dict[str, Any]) -> Client | Cluster | None:
     """The set-up shared by both sites: ``kw`` holds the public keywords as given."""
     ensure_configured()
+    check_job_extra(kw["job_extra"])  # before anything uses it or is started
     profile = config.get(f"sites.{site}")
     kwargs = kw["kwargs"]
     existing = _existing(kw["start_client"])

@@ -2,18 +2,20 @@
 
 ``_start_slurm`` (for the sites' set-up and ParallelMap too) resolves partition and
 memory per worker, maps the options onto ``SLURMCluster`` in one function
-(:func:`_cluster_kwargs`), scales the cluster and waits for the workers.
+(``_jobscript._cluster_kwargs``), scales the cluster and waits for the workers.
+Once the cluster exists, any failure (Ctrl-C included) closes it, cancelling its jobs.
 """
 
 from __future__ import annotations
 
 import signal
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._logging import ensure_configured, get_logger
 from ..errors import AcmeTypeError
+from ._jobs import all_jobs
+from ._jobscript import _cluster_kwargs
 from ._options import SlurmOptions, slurm_options
 from ._resources import available_partitions, pick_partition, worker_memory
 from ._wait import wait_for_workers
@@ -25,20 +27,6 @@ if TYPE_CHECKING:
 __all__ = ["SlurmStart", "_start_slurm", "slurm_cluster_setup"]
 
 logger = get_logger(__name__)
-# SLURMCluster keywords acme sets itself -> the acme keyword to use instead
-_MAPPED = {
-    "cores": "n_cores",
-    "job_cpu": "n_cores",
-    "memory": "mem_per_worker",
-    "job_mem": "mem_per_worker",
-    "processes": "processes_per_worker",
-    "queue": "partition",
-    "job_extra_directives": "job_extra",
-    "job_extra": "job_extra",
-    "local_directory": "job_extra (--output=...)",
-    "python": "(the running Python)",
-    "n_workers": "n_workers",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,38 +37,6 @@ class SlurmStart:
     client: Client | None
     partition: str
     memory_mb: int
-
-
-def _cluster_kwargs(
-    options: SlurmOptions, partition: str, memory_mb: int
-) -> dict[str, Any]:
-    """Step 11: acme's options -> ``SLURMCluster`` keywords (the one mapping)."""
-    extra = dict(options.extra)
-    for key in extra:
-        if key in _MAPPED:
-            raise AcmeTypeError(f"`{key}` is set by acme; use `{_MAPPED[key]}` instead")
-    kwargs: dict[str, Any] = {
-        "cores": options.n_cores,
-        "job_cpu": options.n_cores,
-        "memory": f"{memory_mb}MB",
-        # exact --mem in SLURM's MB; dask-jobqueue would round it up to whole GB
-        "job_mem": f"{memory_mb}M",
-        "processes": options.processes_per_worker,
-        "queue": partition,
-        "python": sys.executable,
-        "job_extra_directives": list(options.job_extra.options),
-    }
-    if options.job_extra.output_dir is not None:
-        kwargs["local_directory"] = str(options.job_extra.output_dir)
-    if "walltime" not in extra:
-        # no time limit unless asked for (dask-jobqueue's default is 30 minutes)
-        skip = list(extra.pop("job_directives_skip", None) or [])
-        kwargs["job_directives_skip"] = [*skip, "#SBATCH -t "]
-    if options.worker_extra_args is not None:
-        kwargs["worker_extra_args"] = list(options.worker_extra_args)
-    if options.scheduler_options is not None:
-        kwargs["scheduler_options"] = dict(options.scheduler_options)
-    return {**kwargs, **extra}
 
 
 def _slurm_cluster_class() -> Any:
@@ -114,30 +70,41 @@ def _start_slurm(options: SlurmOptions) -> SlurmStart | None:
     memory_mb = worker_memory(
         partition, options.memory.mb, options.n_cores, options.mem_cushion
     )
+    kwargs = _cluster_kwargs(options, partition, memory_mb)
     try:
-        cluster = _slurm_cluster_class()(
-            **_cluster_kwargs(options, partition, memory_mb)
-        )
+        cluster = _slurm_cluster_class()(**kwargs)
     except ValueError as exc:
         # dask-jobqueue reports an unknown keyword as ValueError
         if "unexpected keyword" not in str(exc):
             raise
         raise AcmeTypeError(f"<slurm_cluster_setup> {exc}") from exc
-    try:
+    try:  # from here on, whatever fails (Ctrl-C too) cancels the jobs
         cluster.scale(options.n_workers)
-        ready = wait_for_workers(cluster, options)
+        if not wait_for_workers(cluster, options):
+            cluster.close()
+            return None
+        logger.info(
+            "Parallel computing client ready, dashboard accessible at %s",
+            cluster.dashboard_link,
+        )
+        client = Client(cluster) if options.start_client else None
     except BaseException:
-        cluster.close()
+        _close(cluster)
         raise
-    if not ready:
-        cluster.close()
-        return None
-    logger.info(
-        "Parallel computing client ready, dashboard accessible at %s",
-        cluster.dashboard_link,
-    )
-    client = Client(cluster) if options.start_client else None
     return SlurmStart(cluster, client, partition, memory_mb)
+
+
+def _close(cluster: SLURMCluster) -> None:
+    """Close a cluster whose start failed, cancelling its jobs; a failure is logged."""
+    jobs = all_jobs(cluster)
+    try:
+        cluster.close()
+    except Exception as exc:  # the error that got us here is the one to raise
+        logger.warning(
+            "Could not shut down the SLURM workers (%s); cancel them with `scancel %s`",
+            exc,
+            " ".join(jobs) or f"--user=$USER --name={cluster.job_name}",
+        )
 
 
 # the overloads differ only in start_client and the return type
@@ -225,7 +192,8 @@ def slurm_cluster_setup(
     mem_cushion : int
         MB kept free below the partition's memory cap.
     **kwargs
-        Passed to ``SLURMCluster`` (e.g. ``walltime``, ``account``).
+        Passed to ``SLURMCluster`` (e.g. ``walltime``, ``account``, ``job_name``:
+        the jobs' name, by default ``acme-worker``).
 
     Returns
     -------
