@@ -151,3 +151,13 @@ def test_argument_of_over_a_million_objects_still_warns(client, acme_log, monkey
     pmap.cleanup()
     assert "exceeds recommended limit of 10 MB" in acme_log.text
     assert "at least" in acme_log.text
+
+
+# -- complex numbers where an integer is expected -------------------------------
+
+
+@pytest.mark.parametrize("value", [np.complex128(3), np.complex64(2 + 1j)])
+def test_complex_numpy_number_is_not_an_integer(tmp_path, value):
+    with pytest.raises(AcmeTypeError, match="`n_workers`"):
+        ParallelMap(f, [1, 2], 0, n_workers=value)
+    assert_no_trace(tmp_path)
