@@ -223,6 +223,23 @@ def _check_keywords(spec: FuncSpec, kwargs: Mapping[str, Any]) -> None:
         )
 
 
+def _check_binding(
+    func: Callable[..., Any], spec: FuncSpec, values: list[Any], kw: dict[str, Any]
+) -> None:
+    """What the checks above let through must bind, else every call would fail.
+
+    Extra positional values fill defaulted parameters before ``*args``, so such
+    a parameter given by name as well is given twice.
+    """
+    task_id = {TASK_ID: 0} if spec.has_task_id else {}
+    try:
+        inspect.signature(func).bind(*values, **kw, **task_id)
+    except TypeError as exc:
+        raise AcmeValueError(
+            f"<ParallelMap> {spec.name} cannot be called with these arguments: {exc}"
+        ) from exc
+
+
 def _vector_length(value: Any) -> int | None:
     if isinstance(value, list | tuple):
         return len(value)
@@ -296,6 +313,7 @@ def plan_calls(
         {key: _range_to_list(value) for key, value in kwargs.items()},
     )
     _check_keywords(spec, kw)
+    _check_binding(func, spec, values, kw)
     defaults = [spec.keywords.get(key, _MISSING) for key in kw]
     lengths = [
         *map(_vector_length, values),

@@ -161,3 +161,16 @@ def test_complex_numpy_number_is_not_an_integer(tmp_path, value):
     with pytest.raises(AcmeTypeError, match="`n_workers`"):
         ParallelMap(f, [1, 2], 0, n_workers=value)
     assert_no_trace(tmp_path)
+
+
+# -- a parameter filled by an extra positional value and given by name ----------------
+
+
+def with_star(x, y=None, *rest):
+    return x, y, rest
+
+
+def test_parameter_given_twice_is_an_acme_value_error(tmp_path):
+    with pytest.raises(AcmeValueError, match="multiple values for argument 'y'"):
+        ParallelMap(with_star, [1, 2], 5, 6, y=7)
+    assert_no_trace(tmp_path)

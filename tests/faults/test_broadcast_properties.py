@@ -176,11 +176,17 @@ def expected_plan(
     slots = iter(unnamed)
     positional = [by_name[n] if n in by_name else next(slots) for n in required]
     positional += list(slots)
+    # extra positional values fill the defaulted parameters before *args first
+    before_star = [p.name for p in named if p.kind == p.POSITIONAL_OR_KEYWORD]
+    n_filled = len(positional) - len(required)
+    filled = [n for n in before_star if n not in required][:n_filled]
     accepted = [*defaults, *required_kw]
     if not var_kw and any(key not in accepted for key in kwargs):
         raise RejectedError(AcmeValueError)
     if any(key not in kwargs for key in required_kw):
         raise RejectedError(AcmeValueError)
+    if any(name in kwargs for name in filled):
+        raise RejectedError(AcmeValueError)  # given twice
 
     lengths = [_length(v) for v in positional]
     for key, value in kwargs.items():
@@ -231,7 +237,9 @@ def same(received: Any, expected: Any) -> bool:
     if received is expected:
         return True
     if isinstance(expected, np.generic | np.ndarray):
-        return type(received) is type(expected) and np.array_equal(received, expected)
+        return type(received) is type(expected) and np.array_equal(
+            received, expected, equal_nan=expected.dtype.kind in "fc"
+        )
     # range arguments arrive as lists, whose int elements are interned alike
     return type(received) is type(expected) and received == expected
 
