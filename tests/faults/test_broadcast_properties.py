@@ -105,6 +105,8 @@ def call_inputs(draw: st.DrawFn) -> tuple[Any, list[Any], dict[str, Any], Any]:
     n_required = sum(p.kind != p.KEYWORD_ONLY for p in no_default)
     # mostly well-formed calls, so that most examples reach the broadcasting rules
     n_positional = n_required
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        n_positional += draw(st.integers(0, 2))
     if draw(st.integers(0, 4)) == 0:
         n_positional = draw(st.integers(0, 4))
     args = [draw(value) for _ in range(n_positional)]
