@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -216,7 +217,7 @@ def no_cluster_start(monkeypatch):
 # -- ParallelMap -----------------------------------------------------------------------
 
 LIMITS = settings(
-    max_examples=300,
+    max_examples=600,
     deadline=None,
     # the examples share tmp_path on purpose: it has to stay empty through all
     suppress_health_check=[HealthCheck.function_scoped_fixture],
@@ -238,7 +239,9 @@ def test_parallel_map_keyword_errors(tmp_path, no_cluster_start, name, value):
 def test_parallel_map_result_dtype_errors(tmp_path, no_cluster_start, dtype):
     if isinstance(dtype, str):
         try:
-            np.dtype(dtype)
+            with warnings.catch_warnings():  # deprecated aliases are still valid
+                warnings.simplefilter("ignore", DeprecationWarning)
+                np.dtype(dtype)
         except (TypeError, SyntaxError, ValueError):
             pass
         else:
