@@ -115,16 +115,19 @@ def func_name(func: Callable[..., Any]) -> str:
 
 
 def _is_async(func: Callable[..., Any]) -> bool:
-    """An ``async def`` function or async generator function, maybe wrapped."""
+    """An ``async def`` function or async generator function (or a partial of one).
+
+    ``__wrapped__`` is not followed: a synchronous wrapper that runs the
+    coroutine (``asyncio.run``) is what users are told to write.
+    """
     while isinstance(func, functools.partial):
         func = func.func
-    candidates = [func, inspect.unwrap(func) if inspect.isfunction(func) else func]
+    candidates: list[Any] = [func]
     if not inspect.isroutine(func) and not inspect.isclass(func):
         candidates.append(getattr(func, "__call__", None))  # noqa: B004  an instance
     return any(
         inspect.iscoroutinefunction(c) or inspect.isasyncgenfunction(c)
         for c in candidates
-        if c is not None
     )
 
 

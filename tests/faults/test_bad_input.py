@@ -7,6 +7,7 @@ NumPy views and arguments of more than a million objects.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import sys
 
@@ -89,6 +90,20 @@ def test_async_function_is_rejected_at_construction(tmp_path, func):
     assert "`func`" in str(info.value)
     assert "async def" in str(info.value)
     assert_no_trace(tmp_path)
+
+
+def run_synchronously(coroutine):
+    @functools.wraps(coroutine)
+    def run(x):
+        return asyncio.run(coroutine(x))
+
+    return run
+
+
+def test_synchronous_wrapper_of_async_function_runs(client):
+    func = run_synchronously(coroutine_function)
+    with ParallelMap(func, [1, 2], write_worker_results=False) as pmap:
+        assert pmap.compute() == [1, 2]
 
 
 # -- deeply nested arguments -------------------------------------------------------
