@@ -51,14 +51,16 @@ def must_be(subject: str, allowed: str, value: Any, *, show_type: bool = False) 
 
 
 def is_number(value: Any) -> bool:
-    """True for int, float and NumPy numbers, never for bool.
+    """True for int, float and real NumPy numbers, never for bool.
 
-    >>> is_number(3.0), is_number(True), is_number("3")
-    (True, False, False)
+    Complex numbers and ``np.timedelta64`` (a NumPy integer) are not numbers here.
+
+    >>> is_number(3.0), is_number(True), is_number("3"), is_number(np.complex64(3))
+    (True, False, False, False)
     """
-    if isinstance(value, bool | np.bool_):
+    if isinstance(value, bool | np.bool_ | np.timedelta64):
         return False
-    return isinstance(value, numbers.Real | np.number)
+    return isinstance(value, numbers.Real | np.integer | np.floating)
 
 
 def is_integral(value: Any) -> bool:

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import must_be
 from ._logging import get_logger
-from .errors import AcmeValueError, BroadcastError
+from .errors import AcmeTypeError, AcmeValueError, BroadcastError
 
 __all__ = [
     "TASK_ID",
@@ -26,9 +27,11 @@ __all__ = [
     "CallArgs",
     "CallPlan",
     "FuncSpec",
+    "Measure",
     "call_arguments",
     "func_name",
     "inspect_func",
+    "measure",
     "plan_calls",
     "size_of",
 ]
@@ -111,9 +114,50 @@ def func_name(func: Callable[..., Any]) -> str:
     return name if isinstance(name, str) else type(func).__name__
 
 
+def _is_async(func: Callable[..., Any]) -> bool:
+    """An ``async def`` function or async generator function (or a partial of one).
+
+    ``__wrapped__`` is not followed: a synchronous wrapper that runs the
+    coroutine (``asyncio.run``) is what users are told to write.
+    """
+    while isinstance(func, functools.partial):
+        func = func.func
+    candidates: list[Any] = [func]
+    if not inspect.isroutine(func) and not inspect.isclass(func):
+        candidates.append(getattr(func, "__call__", None))  # noqa: B004  an instance
+    return any(
+        inspect.iscoroutinefunction(c) or inspect.isasyncgenfunction(c)
+        for c in candidates
+    )
+
+
 def inspect_func(func: Callable[..., Any]) -> FuncSpec:
-    """Classify ``func``'s parameters (``functools.wraps`` is followed)."""
-    params = inspect.signature(func).parameters.values()
+    """Classify ``func``'s parameters (``functools.wraps`` is followed).
+
+    Raises
+    ------
+    AcmeTypeError
+        If ``func`` is an ``async def`` function (or async generator function):
+        its calls would return coroutines that no worker awaits; or if it has no
+        signature to inspect (builtins such as ``max``, ``getattr``, ``range``).
+    """
+    if _is_async(func):
+        allowed = (
+            "a regular function; an `async def` function only returns a coroutine "
+            "that no worker awaits, so wrap it, e.g. "
+            "`def run(x): return asyncio.run(coroutine_function(x))`"
+        )
+        raise AcmeTypeError("<ParallelMap> " + must_be("`func`", allowed, func))
+    try:
+        params = inspect.signature(func).parameters.values()
+    except ValueError as exc:  # builtins without an introspectable signature
+        allowed = (
+            "a callable whose signature can be inspected; wrap the builtin in a "
+            "def or lambda naming its parameters, e.g. `lambda x, y: max(x, y)`"
+        )
+        raise AcmeTypeError(
+            "<ParallelMap> " + must_be("`func`", allowed, func) + f" ({exc})"
+        ) from exc
     # a taskID that can be passed by name is acme's, whatever its kind
     rest = [p for p in params if p.name != TASK_ID or p.kind is p.POSITIONAL_ONLY]
     kinds = {p.kind for p in rest}
@@ -180,6 +224,23 @@ def _check_keywords(spec: FuncSpec, kwargs: Mapping[str, Any]) -> None:
             f"<ParallelMap> {spec.name} is missing required keyword argument(s) "
             f"{_names(missing)}"
         )
+
+
+def _check_binding(
+    func: Callable[..., Any], spec: FuncSpec, values: list[Any], kw: dict[str, Any]
+) -> None:
+    """What the checks above let through must bind, else every call would fail.
+
+    Extra positional values fill defaulted parameters before ``*args``, so such
+    a parameter given by name as well is given twice.
+    """
+    task_id = {TASK_ID: 0} if spec.has_task_id else {}
+    try:
+        inspect.signature(func).bind(*values, **kw, **task_id)
+    except TypeError as exc:
+        raise AcmeValueError(
+            f"<ParallelMap> {spec.name} cannot be called with these arguments: {exc}"
+        ) from exc
 
 
 def _vector_length(value: Any) -> int | None:
@@ -255,6 +316,7 @@ def plan_calls(
         {key: _range_to_list(value) for key, value in kwargs.items()},
     )
     _check_keywords(spec, kw)
+    _check_binding(func, spec, values, kw)
     defaults = [spec.keywords.get(key, _MISSING) for key in kw]
     lengths = [
         *map(_vector_length, values),
@@ -313,32 +375,77 @@ def call_arguments(
     return CallArgs(n_inputs, shared, positional, keywords)
 
 
-def size_of(obj: Any, varname: str = "", *, max_calls: int = 1_000_000) -> float:
-    """Recursive ``sys.getsizeof`` of ``obj`` in MB (10**6 bytes).
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """What :func:`measure` found: size in MB, whether complete, nesting depth."""
+
+    mb: float
+    complete: bool  # False: more than ``max_objects`` objects, ``mb`` is a lower bound
+    depth: int  # deepest container nesting seen (a bare value: 0)
+
+
+def _own_size(item: Any) -> int:
+    size = sys.getsizeof(item)
+    if isinstance(item, np.ndarray) and not item.flags.owndata:
+        size += item.nbytes  # a view: getsizeof counts its header only
+    return size
+
+
+def measure(obj: Any, *, max_objects: int = 1_000_000) -> Measure:
+    """Recursive ``sys.getsizeof`` of ``obj`` in MB (10**6 bytes), without recursion.
 
     Dict keys and values and list/tuple/set items are followed; each object is
-    counted once. RecursionError once more than ``max_calls`` objects are visited.
+    counted once; a NumPy array that does not own its data (a view) counts
+    ``nbytes`` besides its header. After ``max_objects`` objects the walk stops:
+    ``complete`` is False and ``mb`` is what was counted, a lower bound.
+
+    Examples
+    --------
+    >>> big = np.zeros((2000, 1000))
+    >>> round(measure(big[:1000]).mb)  # a view of half the array
+    8
+    >>> measure([[[]]]).depth, measure(list(range(10)), max_objects=5).complete
+    (2, False)
+    """
+    seen: set[int] = set()
+    stack: list[tuple[Any, int]] = [(obj, 0)]
+    total, depth = 0, 0
+    while stack:
+        item, level = stack.pop()
+        if id(item) in seen:
+            continue
+        if len(seen) >= max_objects:
+            return Measure(total / 1e6, False, depth)
+        seen.add(id(item))
+        total += _own_size(item)
+        if isinstance(item, dict):
+            children: Any = [*item.keys(), *item.values()]
+        elif isinstance(item, list | tuple | set | frozenset):
+            children = item
+        else:
+            continue
+        if children:
+            depth = max(depth, level + 1)
+            stack.extend((child, level + 1) for child in children)
+    return Measure(total / 1e6, True, depth)
+
+
+def size_of(obj: Any, varname: str = "", *, max_calls: int = 1_000_000) -> float:
+    """Recursive ``sys.getsizeof`` of ``obj`` in MB (10**6 bytes), see :func:`measure`.
+
+    RecursionError once more than ``max_calls`` objects are visited; the error's
+    ``at_least_mb`` attribute holds the MB counted until then.
 
     Examples
     --------
     >>> size_of(b"x" * 2_000_000) > 2
     True
     """
-    seen: set[int] = set()
-    stack, total = [obj], 0
-    while stack:
-        item = stack.pop()
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        if len(seen) > max_calls:
-            raise RecursionError(
-                f"maximum recursion depth {max_calls} exceeded "
-                f"while processing {varname}"
-            )
-        total += sys.getsizeof(item)
-        if isinstance(item, dict):
-            stack.extend([*item.keys(), *item.values()])
-        elif isinstance(item, list | tuple | set | frozenset):
-            stack.extend(item)
-    return total / 1e6
+    found = measure(obj, max_objects=max_calls)
+    if not found.complete:
+        error = RecursionError(
+            f"maximum recursion depth {max_calls} exceeded while processing {varname}"
+        )
+        error.at_least_mb = found.mb  # type: ignore[attr-defined]  # reported lower bound
+        raise error
+    return found.mb

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import shutil
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -35,12 +36,12 @@ from .broadcast import (
     FuncSpec,
     call_arguments,
     inspect_func,
+    measure,
     plan_calls,
-    size_of,
 )
 from .cluster.client import ClientHandle
 from .daemon import ACMEdaemon, RunConfig, RunSetup
-from .errors import AcmeTypeError, OutputError
+from .errors import AcmeTypeError, AcmeValueError, OutputError
 from .results import ResultSink, make_sink
 from .results.housekeeping import clean_old_folders
 from .results.identity import fingerprints, func_identity
@@ -231,20 +232,34 @@ class ParallelMap:
     def _warn_arguments(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], plan: CallPlan
     ) -> None:
-        """Warnings about large and callable arguments."""
-        named = [(None, value) for value in args] + list(kwargs.items())
+        """Warnings about large and callable arguments; too deeply nested ones fail.
+
+        An argument whose lists, tuples, sets or dicts nest deeper than half the
+        interpreter's recursion limit cannot be pickled for the workers: it raises
+        AcmeValueError. Arguments of more than a million objects are measured over
+        the first million, and the warning shows that lower bound.
+        """
+        named = [(f"positional argument {j}", v) for j, v in enumerate(args)]
+        named += [(f"keyword argument {k!r}", v) for k, v in kwargs.items()]
         for name, value in named:
-            try:
-                size = size_of(value, name or "")
-            except RecursionError:
-                size = 0.0
-            if size > self._maxArgSize:
+            found = measure(value)
+            if found.depth > (limit := sys.getrecursionlimit() // 2):
+                raise AcmeValueError(
+                    f"<ParallelMap> {name} has to nest lists, tuples, sets and "
+                    f"dicts at most {limit} levels deep (deeper ones cannot be "
+                    f"pickled for the workers), not a {type(value).__name__} nested "
+                    f"{found.depth} levels deep"
+                )
+            if found.mb > self._maxArgSize:
                 logger.warning(
                     "argument size %.2f MB exceeds recommended limit of %d MB. "
                     "Distributing large variables across workers may result in "
-                    "poor performance.",
-                    size,
+                    "poor performance.%s",
+                    found.mb,
                     self._maxArgSize,
+                    ""
+                    if found.complete
+                    else " (at least: measuring stopped after 1000000 objects)",
                 )
         for position, entry in enumerate(plan.argv):
             if _shared_callable(entry, plan.n_calls):
