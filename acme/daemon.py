@@ -198,6 +198,12 @@ class ACMEdaemon:
             self._unsaved = True
 
     def _run(self, client: Client, call_args: CallArgs, todo: list[int]) -> Outcome:
+        if client.status != "running":
+            raise NoWorkersError(
+                f"the distributed computing client {client} was shut down (by another "
+                "map's cleanup() or by cluster_cleanup()). Construct a new "
+                "ParallelMap to run on a new client."
+            )
         workers = live_workers(client)
         if workers == 0:
             raise NoWorkersError(

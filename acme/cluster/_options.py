@@ -95,6 +95,28 @@ def _flag(value: Any, name: str) -> bool:
     return value
 
 
+def _arguments(value: Any) -> tuple[str, ...] | None:
+    """``worker_extra_args``: None or a list of strings."""
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(v, str) for v in value
+    ):
+        allowed = "`None` or a list of strings"
+        raise AcmeTypeError(
+            must_be("`worker_extra_args`", allowed, value, show_type=True)
+        )
+    return tuple(value)
+
+
+def _options_dict(value: Any) -> dict[str, Any] | None:
+    """``scheduler_options``: None or a dict."""
+    if value is None or isinstance(value, dict):
+        return None if value is None else dict(value)
+    allowed = "`None` or a dict of scheduler options"
+    raise AcmeTypeError(must_be("`scheduler_options`", allowed, value, show_type=True))
+
+
 def _count(kw: Mapping[str, Any], name: str, lo: int) -> int:
     return as_int(kw[name], name, lo)
 
@@ -174,8 +196,8 @@ def slurm_options(
         start_client=_flag(kw["start_client"], "start_client"),
         job_extra=check_job_extra(kw["job_extra"]),
         processes_per_worker=_count(kw, "processes_per_worker", 1),
-        worker_extra_args=None if worker_args is None else tuple(worker_args),
-        scheduler_options=None if scheduler is None else dict(scheduler),
+        worker_extra_args=_arguments(worker_args),
+        scheduler_options=_options_dict(scheduler),
         extra=dict(kw["kwargs"]),
     )
 

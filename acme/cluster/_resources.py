@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import config
-from .._checks import as_mem_mb
+from .._checks import as_mem_mb, must_be
 from .._logging import get_logger
-from ..errors import AcmeValueError, SlurmError
+from ..errors import AcmeTypeError, AcmeValueError, SlurmError
 from . import _slurm_info
 
 __all__ = [
@@ -31,6 +31,10 @@ def available_partitions(
     avail: Sequence[str] | None = None, invalid: Sequence[str] | None = None
 ) -> tuple[list[str], str | None]:
     """Step 1: the usable partitions and the default, from ``sinfo`` unless given."""
+    for name, names in (("avail_partitions", avail), ("invalid_partitions", invalid)):
+        if names is not None and not _names(names):
+            allowed = "`None` or a list of partition names"
+            raise AcmeTypeError(must_be(f"`{name}`", allowed, names, show_type=True))
     if avail is not None:
         names, default = list(avail), avail[0] if avail else None
     else:
@@ -43,11 +47,16 @@ def available_partitions(
     return [name for name in names if name not in (invalid or ())], default
 
 
+def _names(value: Any) -> bool:
+    """Whether ``value`` is a list or tuple of strings."""
+    return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+
+
 def check_partition(partition: Any, valid: Sequence[str]) -> str | None:
     """Step 2: one of the ``valid`` partitions (None: pick one later)."""
     if partition is None:
         return None
-    if partition not in valid:
+    if not isinstance(partition, str) or partition not in valid:
         raise AcmeValueError(
             f"Invalid partition selection {partition}, available SLURM partitions are "
             f"{list(valid)}"

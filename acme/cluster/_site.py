@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import config
+from .._checks import as_int
 from .._host import get_free_port, get_interface
 from .._interactive import ask_yes_no, is_interactive
 from .._logging import ensure_configured, get_logger
@@ -232,7 +233,8 @@ def site_setup(site: str, kw: dict[str, Any]) -> Client | Cluster | None:
     valid, default = available_partitions(None, profile["invalid-partitions"])
     estimate = check_memory(kw["mem_per_worker"]).estimated_gb
     partition = site_partition(profile, kw["partition"], estimate, valid)
-    kw["n_cores"] = 1 if kw["cores_per_worker"] is None else kw["cores_per_worker"]
+    cores = kw["cores_per_worker"]
+    kw["n_cores"] = 1 if cores is None else as_int(cores, "cores_per_worker", 1)
     kw["processes_per_worker"] = kwargs.pop("processes_per_worker", 1)
     for name in ("worker_extra_args", "scheduler_options"):
         kw[name] = kwargs.pop(name, None)

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from acme import ParallelMap, _logging
 
 USER_TESTS = """
@@ -117,3 +119,15 @@ def test_console_follows_the_current_stderr(client):
         with ParallelMap(double, [1], write_worker_results=False) as pmap:
             assert pmap.compute() == [2]
     assert "This is ACME v." in console.getvalue()
+
+
+def test_map_whose_client_another_map_shut_down(tmp_path):
+    from acme.errors import NoWorkersError
+
+    owner = ParallelMap(double, [1, 2], write_worker_results=False, n_workers=1)
+    guest = ParallelMap(halve, [1, 2], write_worker_results=False)
+    assert guest.config.client is owner.config.client
+    owner.cleanup()  # shuts down the cluster the owner started
+    with pytest.raises(NoWorkersError, match="was shut down"):
+        guest.compute()
+    guest.cleanup()

@@ -316,7 +316,7 @@ def job_extra(value: Any) -> type | None:
 
 def slurm_partition(value: Any) -> type | None:
     if isinstance(value, np.ndarray):
-        return None  # skipped: test_slurm_keywords_not_yet_validated
+        return None  # covered by test_slurm_container_keywords_are_validated
     return None if value is None or value in ("8GBS", "auto") else V
 
 
@@ -363,9 +363,7 @@ SITE_RULES = {
     if key not in ("partition", "n_cores", "processes_per_worker")
 }
 SITE_RULES["cores_per_worker"] = integer(1, none=True)
-# the sites hand ``cores_per_worker`` on as ``n_cores``, and its errors say so
-# (test_site_cores_per_worker_error_names_it below)
-SITE_NAMES = {"cores_per_worker": "n_cores"}
+SITE_NAMES: dict[str, str] = {}  # errors name the keyword the user gave
 
 
 @pytest.fixture
@@ -394,15 +392,11 @@ def test_site_setup_keyword_errors(
     assert {argv[0] for argv in sinfo_only.calls} == {"sinfo"}
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the error names `n_cores`, not the keyword the user gave"
-)
 def test_site_cores_per_worker_error_names_it(no_cluster_start, sinfo_only):
     with pytest.raises(T, match="cores_per_worker"):
         esi_cluster_setup(partition="8GBS", cores_per_worker=False)
 
 
-@pytest.mark.xfail(strict=True, reason="escapes as a raw TypeError/ValueError")
 @pytest.mark.parametrize(
     "kw",
     [
@@ -414,7 +408,12 @@ def test_site_cores_per_worker_error_names_it(no_cluster_start, sinfo_only):
     ],
     ids=lambda kw: next(iter(kw)),
 )
-def test_slurm_keywords_not_yet_validated(no_cluster_start, no_slurm_command, kw):
+def test_slurm_container_keywords_are_validated(no_cluster_start, no_slurm_command, kw):
+    name = next(iter(kw))
     kw = {"partition": "8GBS", "avail_partitions": ["8GBS"], **kw}
-    with pytest.raises((T, V)):
+    if name == "partition":  # not one of the partitions, like any other value
+        with pytest.raises(V, match="Invalid partition selection"):
+            slurm_cluster_setup(**kw)
+        return
+    with pytest.raises(T, match=f"`{name}` has to be"):
         slurm_cluster_setup(**kw)
