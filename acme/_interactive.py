@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import select
 import sys
 import threading
 from collections.abc import Callable
@@ -14,13 +16,51 @@ T = TypeVar("T")
 _YES_NO = {"y": True, "yes": True, "n": False, "no": False}
 
 
+def _terminal_fd() -> int | None:
+    """stdin's descriptor if it is a real terminal, else None."""
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced or closed stdin
+        return None
+    return fd if os.isatty(fd) else None
+
+
+def _in_background(fd: int) -> bool:
+    """Whether this process is not in the terminal's foreground process group.
+
+    A prompt would stop such a process (``python run.py &``) until it is
+    brought to the foreground.
+    """
+    try:
+        return os.tcgetpgrp(fd) != os.getpgrp()
+    except OSError:
+        return False
+
+
 def is_interactive(requested: bool) -> bool:
-    """True iff prompts are ``requested`` and stdin is a terminal."""
-    return bool(requested) and sys.stdin is not None and sys.stdin.isatty()
+    """True iff prompts are ``requested``, stdin is a terminal and we own it."""
+    if not requested or sys.stdin is None or not sys.stdin.isatty():
+        return False
+    fd = _terminal_fd()
+    return fd is None or not _in_background(fd)
 
 
 def _read(prompt: str, wait: float | None) -> str | None:
-    """One answer, or None on end of input or when ``wait`` seconds pass."""
+    """One answer, or None on end of input or when ``wait`` seconds pass.
+
+    On a real terminal the wait is a ``select`` on stdin, so an unanswered
+    prompt consumes nothing: the user's next line goes to whoever reads next.
+    """
+    fd = _terminal_fd()
+    if wait is not None and fd is not None:
+        sys.stdout.write(prompt)
+        sys.stdout.flush()
+        ready, _, _ = select.select([fd], [], [], wait)
+        prompt = ""
+        if not ready:
+            sys.stdout.write("\n")
+            return None
+        wait = None
     answer: list[str] = []
 
     def target() -> None:
