@@ -322,13 +322,15 @@ def _set_up(
         layout = OutputLayout.for_func(func, settings.output, settings.output_dir)
     sink = make_sink(settings, plan.n_calls, layout)
     handle = None
+    call_args = call_arguments(plan.argv, plan.kwargv, plan.n_calls)
     with _Rollback(verbose, config) as rollback:
-        record = _prepare_output(func, settings, layout, sink, config, rollback)
-        call_args = call_arguments(config.argv, config.kwargv, plan.n_calls)
+        record = _prepare_output(
+            func, call_args, settings, layout, sink, config, rollback
+        )
         if settings.dryrun and not dry_run(func, spec, call_args, settings, layout):
             rollback.undo()
         else:
-            handle = _acquire_client(spec, settings, config)
+            handle = _acquire_client(spec, settings, config, call_args)
     level = _logging.level_for(verbose)
     return RunSetup(spec, settings, sink, record, handle, config, level, config.logfile)
 
@@ -390,6 +392,7 @@ class _Rollback:
 
 def _prepare_output(
     func: Callable[..., Any],
+    call_args: CallArgs,
     settings: Settings,
     layout: OutputLayout | None,
     sink: ResultSink,
@@ -405,7 +408,6 @@ def _prepare_output(
                 settings.cleanup_threshold_days,
                 settings.interactive,
             )
-        call_args = call_arguments(config.argv, config.kwargv, config.n_calls)
         identity = _identity(func, call_args, settings)
         record = RunRecord.open(
             layout, identity, settings.resume, sink, rollback.created
@@ -442,12 +444,11 @@ def _identity(
 
 
 def _acquire_client(
-    spec: FuncSpec, settings: Settings, config: RunConfig
+    spec: FuncSpec, settings: Settings, config: RunConfig, call_args: CallArgs
 ) -> ClientHandle:
     """Attach to or start the client; note what was resolved in ``config``."""
 
     def estimate_gb() -> int:
-        call_args = call_arguments(config.argv, config.kwargv, config.n_calls)
         return estimate_memory_gb(config.func, spec.name, call_args, spec.has_task_id)
 
     setup = acquire_client(settings, config.n_calls, estimate_gb)

@@ -33,9 +33,9 @@ class ResultSink(Protocol):
     def store(self, index: int, value: Any) -> Any:
         """Persist call ``index``'s value; return what travels back to the caller."""
 
-    def discard(self, indices: Iterable[int], recorded: Iterable[Path]) -> None:
-        """Remove what earlier runs stored for these calls (``recorded``: their files
-        as the manifest has them)."""
+    def discard(self, indices: Iterable[int], recorded: Mapping[int, Path]) -> None:
+        """Remove what earlier runs stored for these calls (``recorded``: the files
+        the manifest has for those of them that ran before)."""
 
     def holds(self, index: int, entry: Mapping[str, Any]) -> bool:
         """Whether call ``index``'s recorded result is present and complete."""

@@ -122,19 +122,19 @@ class PerCallSink:
             return write_pickle(self.layout.emergency_pickle(index), [value])
         return StoredFile(str(target), tuple(f"result_{k}" for k in range(len(data))))
 
-    def discard(self, indices: Iterable[int], recorded: Iterable[Path]) -> None:
+    def discard(self, indices: Iterable[int], recorded: Mapping[int, Path]) -> None:
         """Remove what earlier runs stored for these calls.
 
         Files in the payload folder are acme's; a file beside the container only
         when the manifest records it (a moved-up result), never a user's file.
         """
-        layout, ours = self.layout, set(recorded)
+        layout = self.layout
         for index in indices:
             for path in (layout.result_file(index), layout.emergency_pickle(index)):
                 path.unlink(missing_ok=True)
-            for path in layout.files_of(index)[2:]:
-                if path in ours:
-                    path.unlink(missing_ok=True)
+            moved = recorded.get(index)
+            if moved is not None and moved.parent == layout.folder:
+                moved.unlink(missing_ok=True)
 
     def holds(self, index: int, entry: Mapping[str, Any]) -> bool:
         """Whether the recorded file exists and is complete."""
@@ -305,32 +305,17 @@ class SingleFileSink:
             where[self.stacking.axis] = index
             dataset[tuple(where)] = fill_value(self.stacking.dtype)
 
-    def discard(self, indices: Iterable[int], recorded: Iterable[Path]) -> None:
-        """Empty the groups and slots of calls about to run again.
+    def discard(self, indices: Iterable[int], recorded: Mapping[int, Path]) -> None:
+        """Empty the groups and slots of the calls that ran before.
 
-        The file is opened for writing only if one of them holds something, so a
-        first run does not wait for readers of the fresh file.
+        The file is opened for writing only then, so a first run does not wait
+        for readers of the fresh file.
         """
-        path = self.layout.container
-        if not path.exists():
-            return
-        with open_h5(path, "r") as h5:
-            stale = [i for i in indices if self._holds_data(h5, i)]
-        if stale:
+        stale, path = [i for i in indices if i in recorded], self.layout.container
+        if stale and path.exists():
             with exclusive(path), open_h5(path, "r+") as h5:
                 for index in stale:
                     self._clear(h5, index)
-
-    def _holds_data(self, h5: Any, index: int) -> bool:
-        if len(h5.get(f"comp_{index}", ())):
-            return True
-        if self.stacking is None:
-            return False
-        where: list[Any] = [slice(None)] * h5["result_0"].ndim
-        where[self.stacking.axis] = index
-        slot = h5["result_0"][tuple(where)]
-        fill = fill_value(self.stacking.dtype)
-        return not bool(np.all(np.isnan(slot) if fill is np.nan else slot == fill))
 
     def holds(self, index: int, entry: Mapping[str, Any]) -> bool:
         """Whether the file opens and holds the datasets the call wrote."""

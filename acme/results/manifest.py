@@ -38,12 +38,13 @@ _IDENTITY_TYPES = {"function": str, "n_inputs": int, "mode": str}
 class Start:
     """How a ``compute()`` starts: the calls to run, reused results, old files.
 
-    ``recorded`` holds the result files the manifest had for the calls to run.
+    ``recorded`` maps the calls to run that ran before (done or failed) to the
+    result file the manifest has for them.
     """
 
     run: list[int]
     reused: dict[int, str]
-    recorded: list[Path]
+    recorded: dict[int, Path]
 
 
 class Preparer(Protocol):
@@ -294,7 +295,11 @@ class RunRecord:
         self.data.update(identity)
         todo = [i for i in range(call_args.n_calls) if i not in reused]
         calls = self.data["calls"]
-        recorded = [self.layout.folder / calls[i]["file"] for i in todo]
+        recorded = {
+            i: self.layout.folder / calls[i]["file"]
+            for i in todo
+            if calls[i]["status"] != PENDING
+        }
         for index in todo:
             self.mark(index, PENDING, str(self.layout.result_file(index)))
         self.save()

@@ -39,7 +39,7 @@ class _NoFiles:
         """Nothing to create."""
         return []
 
-    def discard(self, indices: Iterable[int], recorded: Iterable[Path]) -> None:
+    def discard(self, indices: Iterable[int], recorded: Mapping[int, Path]) -> None:
         """Nothing stored to remove."""
 
     def holds(self, index: int, entry: Mapping[str, Any]) -> bool:

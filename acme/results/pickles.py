@@ -73,7 +73,7 @@ class PickleSink:
         except TypeError as exc:
             raise TypeError(f"call {index}: {exc}") from exc
 
-    def discard(self, indices: Iterable[int], recorded: Iterable[Path]) -> None:
+    def discard(self, indices: Iterable[int], recorded: Mapping[int, Path]) -> None:
         """Remove the pickles of calls about to run again."""
         for index in indices:
             self.layout.result_file(index).unlink(missing_ok=True)
