@@ -12,16 +12,26 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import config
+from ._batching import MAX_BYTES, TARGET_SECONDS, BatchSizer
 from ._logging import get_logger
 from .broadcast import TASK_ID, CallArgs
 from .cluster._jobs import all_jobs, dead_worker_job, jobs_pending, slurm_report
 from .errors import ComputationError
-from .results._worker import Call, CallOutcome, run_batch
+from .results._worker import (
+    BatchDone,
+    Budget,
+    Call,
+    CallOutcome,
+    Packed,
+    SharedSlot,
+    run_batch,
+)
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -80,7 +90,7 @@ class Outcome:
 
 
 def _calls(
-    call_args: CallArgs, indices: Sequence[int], resolved: Sequence[Any]
+    call_args: CallArgs, indices: Iterable[int], resolved: Sequence[Any]
 ) -> Iterator[Call]:
     for index in indices:
         args, kwargs = call_args.for_call(index, resolved)
@@ -106,16 +116,27 @@ def run_in_process(
 
 
 class Run:
-    """One submission of calls to a client; cancellable as a whole."""
+    """One submission of calls to a client, in batches; cancellable as a whole.
 
-    def __init__(self, client: Client, name: str) -> None:
+    Tasks are submitted as earlier ones settle (auto batching), so the sizes of
+    later batches follow the call times measured on the workers.
+    """
+
+    def __init__(self, client: Client, name: str, fixed: int | None) -> None:
         self.client = client
         self.name = name
         self.futures: list[Future[Any]] = []
         self.batches: dict[Any, list[int]] = {}
         self.scattered: list[Future[Any]] = []
         self.stall = Stall()
+        self.sizer = BatchSizer(fixed, _threads(client))
         self._done = threading.Event()
+        self._pending: deque[int] = deque()
+        self._submitted = 0
+        self._token = uuid.uuid4().hex
+        self._task: Callable[..., Any] = run_batch
+        self._shared: Sequence[Any] = ()
+        self._call_args: CallArgs | None = None
 
     def submit(
         self,
@@ -125,25 +146,44 @@ class Run:
         call_args: CallArgs,
         indices: Sequence[int],
     ) -> None:
-        """Scatter shared values once and submit one task per call."""
+        """Scatter shared values once and submit the first batches."""
         from ._plugin import PLUGIN_NAME, SysPathPlugin
 
         self.client.register_plugin(SysPathPlugin(sys.path), name=PLUGIN_NAME)
-        resolved: Sequence[Any] = call_args.shared
+        self._shared = call_args.shared
         if call_args.shared and len(indices) > 1:
             # sent once to every worker; a single call just carries its values
             self.scattered = self.client.scatter(
                 call_args.shared, broadcast=True, hash=False
             )
-            resolved = self.scattered
-        task = functools.partial(run_batch, func, store, task_id)
-        token = uuid.uuid4().hex
-        batches = [[call] for call in _calls(call_args, indices, resolved)]
-        keys = [f"{self.name}-{token}-{batch[0][0]}" for batch in batches]
-        self.futures = self.client.map(task, batches, key=keys, pure=False)
-        self.batches = {
-            key: [b[0] for b in batch] for key, batch in zip(keys, batches, strict=True)
-        }
+            self._shared = self.scattered
+        budget = None if self.sizer.fixed else Budget(3 * TARGET_SECONDS, MAX_BYTES)
+        self._task = functools.partial(run_batch, func, store, task_id, budget)
+        self._call_args = call_args
+        self._pending = deque(indices)
+        self._top_up()
+
+    def _top_up(self) -> list[Future[Any]]:
+        """Submit batches until enough are in flight; the new futures."""
+        assert self._call_args is not None
+        sizer, new = self.sizer, []
+        placeholders = [SharedSlot(slot) for slot in range(len(self._shared))]
+        in_flight = sum(not future.done() for future in self.futures)
+        while self._pending and in_flight < sizer.in_flight and not self.stall:
+            size = sizer.next(len(self._pending))
+            indices = [self._pending.popleft() for _ in range(size)]
+            calls = Packed(list(_calls(self._call_args, indices, placeholders)))
+            sizer.observe_input(size, calls.nbytes)
+            self._submitted += 1
+            key = f"{self.name}-{self._token}-{self._submitted}"
+            future = self.client.submit(
+                self._task, self._shared, calls, key=key, pure=False
+            )
+            self.batches[key] = indices
+            new.append(future)
+            in_flight += 1
+        self.futures.extend(new)
+        return new
 
     def wait(
         self,
@@ -151,7 +191,7 @@ class Run:
         on_result: Callable[[CallOutcome], None],
         on_tick: Callable[[], None],
     ) -> Outcome:
-        """Collect every task's outcome as it settles, with a progress bar.
+        """Collect every call's outcome as its task settles, with a progress bar.
 
         ``on_result`` sees each call's outcome as soon as it arrives; ``on_tick``
         runs about once per second in a helper thread meanwhile.
@@ -160,7 +200,7 @@ class Run:
         from tqdm.auto import tqdm
 
         outcome = Outcome()
-        total = len(self.batches)
+        total = sum(map(len, self.batches.values())) + len(self._pending)
         watchdog = threading.Thread(
             target=self._watch, args=(on_tick,), daemon=True, name="acme-watch"
         )
@@ -171,10 +211,13 @@ class Run:
                     self.futures, with_results=True, raise_errors=False
                 )
                 for future, result in settled:
-                    for call in self._collect(future, result):
+                    calls = self._collect(future, result)
+                    for call in calls:
                         outcome.add(call)
                         on_result(call)
-                    bar.update(len(self.batches[future.key]))
+                    bar.update(len(calls))
+                    for new in self._top_up():
+                        settled.add(new)
         finally:
             self._done.set()
         outcome.stalled = bool(self.stall)
@@ -182,29 +225,31 @@ class Run:
 
     def _watch(self, on_tick: Callable[[], None]) -> None:
         """Tick; cancel the pending tasks once no worker has been alive for a while."""
-        from .cluster.client import live_workers
-
         limit = float(config.get("stall-timeout"))
         idle_since: float | None = None
         while not self._done.wait(1.0):
             on_tick()
             try:
-                alive = live_workers(self.client) > 0 or jobs_pending(self.client)
+                threads = _threads(self.client)
+                alive = threads > 0 or jobs_pending(self.client)
             except Exception:  # a closing client ends the watch
                 return
+            self.sizer.slots = max(1, threads)  # workers come and go
             now = time.monotonic()
             idle_since = None if alive else (idle_since or now)
             if idle_since is not None and now - idle_since >= limit:
                 self.stall.declare(f"no live worker for {limit:.0f} s")
-                pending = [f for f in self.futures if not f.done()]
+                pending = [f for f in list(self.futures) if not f.done()]
                 self.client.cancel(pending, force=True)
                 return
 
     def _collect(self, future: Future[Any], result: Any) -> list[CallOutcome]:
         """Per-call outcomes of a settled task (``result``: its value if finished)."""
         if future.status == "finished":
-            calls: list[CallOutcome] = result
-            return calls
+            done: BatchDone = result
+            self.sizer.observe(len(done.done) + len(done.failed), done.seconds)
+            self._pending.extendleft(reversed(done.unrun))  # handed back unstarted
+            return done.outcomes()
         from distributed import KilledWorker
 
         error: BaseException
@@ -227,6 +272,7 @@ class Run:
 
     def cancel(self) -> None:
         """Cancel this run's tasks and release its scattered values."""
+        self._pending.clear()
         pending = self.futures + self.scattered
         if pending and self.client.status == "running":
             self.client.cancel(pending, force=True)
@@ -235,6 +281,12 @@ class Run:
     def release(self) -> None:
         """Drop references to this run's futures so the cluster frees them."""
         self.futures, self.scattered = [], []
+
+
+def _threads(client: Client) -> int:
+    """Worker threads connected to ``client``'s scheduler."""
+    workers = client.scheduler_info(n_workers=-1).get("workers", {})
+    return sum(int(worker.get("nthreads", 1)) for worker in workers.values())
 
 
 def failure(

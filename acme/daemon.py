@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import _logging
+from . import _logging, config
+from ._batching import batch_size
 from ._checks import as_bool, must_be
 from ._execution import Outcome, Run, failure, run_in_process
 from ._interrupt import InterruptGuard
@@ -217,7 +218,7 @@ class ACMEdaemon:
             self._setup.spec.name,
             workers,
         )
-        run = Run(client, self._setup.spec.name)
+        run = Run(client, self._setup.spec.name, batch_size(config.get("batch-size")))
         try:
             with InterruptGuard():
                 run.submit(*self._call, call_args, todo)

@@ -1,24 +1,34 @@
 """The callable shipped to the workers: run a batch of calls, store each result.
 
-A batch is a list of ``(index, args, kwargs)``. Each call is run and its value
-handed to the sink's ``store(index, value)`` separately; failures are reported
-per call, so the batch size never changes what the caller sees.
+A batch travels as one opaque blob, so dask neither walks nor re-pickles its
+per-call values; the values all calls share arrive as the task's own argument
+and stand in for the :class:`SharedSlot` placeholders. Each call is run and its
+value handed to the sink's ``store(index, value)`` separately; failures are
+reported per call, so the batch size never changes what the caller sees.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..broadcast import TASK_ID
 
-__all__ = ["CallOutcome", "run_batch"]
+__all__ = ["BatchDone", "Budget", "CallOutcome", "Packed", "SharedSlot", "run_batch"]
 
 Call = tuple[int, Sequence[Any], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class SharedSlot:
+    """Stands for ``shared[slot]`` in a call's arguments until the worker runs it."""
+
+    slot: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +42,76 @@ class CallOutcome:
     job: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """When a task hands back the calls it has not started: time and result bytes."""
+
+    seconds: float
+    nbytes: int
+
+
+class Packed:
+    """A value pickled once, large buffers out of band; opaque to dask."""
+
+    __slots__ = ("buffers", "payload")
+
+    def __init__(self, value: Any) -> None:
+        buffers: list[pickle.PickleBuffer] = []
+        try:
+            self.payload = pickle.dumps(value, 5, buffer_callback=buffers.append)
+        except Exception:  # lambdas, local classes: cloudpickle can do more
+            import cloudpickle  # lazy: rarely needed
+
+            buffers.clear()
+            self.payload = cloudpickle.dumps(
+                value, protocol=5, buffer_callback=buffers.append
+            )
+        self.buffers = buffers
+
+    @property
+    def nbytes(self) -> int:
+        """Size of the pickled value."""
+        return len(self.payload) + sum(b.raw().nbytes for b in self.buffers)
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        # out-of-band buffers need protocol 5; older protocols get copies
+        buffers = self.buffers
+        if not isinstance(protocol, int) or protocol < 5:
+            buffers = [bytes(buffer.raw()) for buffer in buffers]
+        return _packed, (self.payload, buffers)
+
+    def unpack(self) -> Any:
+        """The value again."""
+        return pickle.loads(self.payload, buffers=self.buffers)
+
+
+def _packed(payload: bytes, buffers: list[Any]) -> Packed:
+    packed = Packed.__new__(Packed)
+    packed.payload, packed.buffers = payload, buffers
+    return packed
+
+
+@dataclass(slots=True)
+class BatchDone:
+    """A settled task: outcomes of the calls it ran, in order, and the rest.
+
+    ``values`` packs the stored values of the calls in ``done``; ``failed``
+    holds the calls that raised; ``unrun`` the calls it handed back unstarted.
+    """
+
+    done: list[int] = field(default_factory=list)
+    values: Any = None
+    failed: list[CallOutcome] = field(default_factory=list)
+    unrun: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def outcomes(self) -> list[CallOutcome]:
+        """Every call's outcome, unpacked (in the caller)."""
+        values = self.values.unpack() if isinstance(self.values, Packed) else []
+        ok = [CallOutcome(i, v) for i, v in zip(self.done, values, strict=True)]
+        return ok + self.failed
+
+
 def _portable(exc: Exception) -> BaseException:
     """``exc`` itself if it survives pickling, else a RuntimeError describing it."""
     try:
@@ -41,13 +121,28 @@ def _portable(exc: Exception) -> BaseException:
     return exc
 
 
+def _failure(index: int, exc: Exception) -> CallOutcome:
+    return CallOutcome(
+        index,
+        error=_portable(exc),
+        traceback=traceback.format_exc(),
+        job=os.environ.get("SLURM_JOB_ID"),
+    )
+
+
+def _resolve(values: Any, shared: Sequence[Any]) -> Any:
+    return type(values)(shared[v.slot] if type(v) is SharedSlot else v for v in values)
+
+
 def run_batch(
     func: Callable[..., Any],
     store: Callable[[int, Any], Any],
     task_id: bool,
-    batch: Sequence[Call],
-) -> list[CallOutcome]:
-    """Run every call of ``batch``; never raises for an exception of ``func``.
+    budget: Budget | None,
+    shared: Sequence[Any],
+    calls: Packed,
+) -> BatchDone:
+    """Run the calls of a batch; never raises for an exception of ``func``.
 
     Parameters
     ----------
@@ -55,25 +150,65 @@ def run_batch(
         The user function.
     store : callable
         ``store(index, value)`` persists a result and returns what goes back
-        to the caller (the value, a file name or None).
+        to the caller (the value, a file description or None).
     task_id : bool
         Pass ``taskID=index`` to ``func``.
-    batch : sequence of (index, args, kwargs)
-        The calls to run.
+    budget : Budget or None
+        Once the calls run took longer, or their values grew larger, the
+        remaining calls are handed back unstarted; None runs them all.
+    shared : sequence
+        The values every call shares, for the placeholders.
+    calls : Packed
+        The batch's ``(index, args, kwargs)`` triples.
     """
-    outcomes = []
-    for index, args, kwargs in batch:
-        call_kwargs = {**kwargs, TASK_ID: index} if task_id else kwargs
+    batch: list[Call] = calls.unpack()
+    done = BatchDone()
+    stored: list[Any] = []
+    start, nbytes = time.perf_counter(), 0
+    for position, (index, args, kwargs) in enumerate(batch):
+        values = _resolve(list(kwargs.values()), shared)
+        call_kwargs = dict(zip(kwargs, values, strict=True))
+        if task_id:
+            call_kwargs[TASK_ID] = index
         try:
-            value = func(*args, **call_kwargs)
-            outcomes.append(CallOutcome(index, store(index, value)))
+            value = store(index, func(*_resolve(args, shared), **call_kwargs))
         except Exception as exc:
-            outcomes.append(
-                CallOutcome(
-                    index,
-                    error=_portable(exc),
-                    traceback=traceback.format_exc(),
-                    job=os.environ.get("SLURM_JOB_ID"),
-                )
-            )
-    return outcomes
+            done.failed.append(_failure(index, exc))
+            continue
+        done.done.append(index)
+        stored.append(value)
+        nbytes += _nbytes(value)
+        if budget is not None and (
+            nbytes >= budget.nbytes or time.perf_counter() - start >= budget.seconds
+        ):
+            done.unrun = [call[0] for call in batch[position + 1 :]]
+            break
+    done.seconds = time.perf_counter() - start
+    _pack_values(done, stored)
+    return done
+
+
+def _nbytes(value: Any) -> int:
+    """Bytes of a value's arrays (elements of a list or tuple too), roughly."""
+    if isinstance(value, list | tuple):
+        return sum(getattr(item, "nbytes", 0) for item in value)
+    return int(getattr(value, "nbytes", 0))
+
+
+def _pack_values(done: BatchDone, stored: list[Any]) -> None:
+    """Pack the values in one go; a value that cannot travel fails its call only."""
+    try:
+        done.values = Packed(stored)
+        return
+    except Exception:
+        pass
+    kept: list[Any] = []
+    for index, value in zip(list(done.done), stored, strict=True):
+        try:
+            Packed(value)
+        except Exception as exc:
+            done.done.remove(index)
+            done.failed.append(_failure(index, exc))
+        else:
+            kept.append(value)
+    done.values = Packed(kept)

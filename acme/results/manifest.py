@@ -203,9 +203,9 @@ class RunRecord:
         """
         made = _make_folder(layout.folder)
         with holding(layout):
-            if made:  # ours to remove only once no other process uses it
-                created.append(layout.folder)
             previous = layout.holds_run()
+            if made and not previous:  # another process may have won the lock first
+                created.append(layout.folder)
             if previous and not resume:
                 raise OutputExistsError(
                     f"automatic creation of output folder {layout.folder} failed: it "

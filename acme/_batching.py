@@ -1,0 +1,90 @@
+"""How many calls go into each dask task: fixed, or sized from measured call times.
+
+With ``acme.batch-size: auto`` the first calls go out one per task; once calls
+have been timed on the workers, a task gets as many calls as fill about
+:data:`TARGET_SECONDS`, but never so many that fewer than :data:`SPREAD` tasks
+per worker thread remain for the calls still to submit, so long calls keep their
+load balance. Pure bookkeeping: no dask here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ._checks import must_be
+from .errors import AcmeValueError
+
+__all__ = ["MAX_BYTES", "TARGET_SECONDS", "BatchSizer", "batch_size"]
+
+TARGET_SECONDS = 0.3  # work per task once calls have been timed
+SPREAD = 4  # tasks per worker thread, at least, while calls remain
+IN_FLIGHT = 2  # tasks submitted per worker thread in auto mode
+MAX_BYTES = 64 * 2**20  # arguments per task, and results before a task returns
+
+
+def batch_size(value: Any) -> int | None:
+    """The ``acme.batch-size`` setting: None for ``auto``, else calls per task.
+
+    Raises
+    ------
+    AcmeValueError
+        If ``value`` is neither ``"auto"`` nor a positive integer.
+    """
+    if value == "auto":
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise AcmeValueError(
+        must_be("config `acme.batch-size`", '"auto" or a positive integer', value)
+    )
+
+
+class BatchSizer:
+    """Sizes of successive tasks, learning the mean call time as batches finish.
+
+    Parameters
+    ----------
+    fixed : int or None
+        Calls per task; None sizes them from measured call times.
+    slots : int
+        Worker threads available (at least 1).
+    """
+
+    def __init__(self, fixed: int | None, slots: int) -> None:
+        self.fixed = fixed
+        self.slots = max(1, slots)
+        self._calls = 0
+        self._seconds = 0.0
+        self._input_calls = 0
+        self._input_bytes = 0
+
+    @property
+    def in_flight(self) -> float:
+        """How many tasks may be pending at once (unlimited for a fixed size)."""
+        return math.inf if self.fixed is not None else IN_FLIGHT * self.slots
+
+    def observe(self, calls: int, seconds: float) -> None:
+        """Account for ``calls`` calls that took ``seconds`` on a worker in all."""
+        self._calls += calls
+        self._seconds += max(seconds, 0.0)
+
+    def observe_input(self, calls: int, nbytes: int) -> None:
+        """Account for ``calls`` calls whose own arguments took ``nbytes``."""
+        self._input_calls += calls
+        self._input_bytes += nbytes
+
+    def next(self, remaining: int) -> int:
+        """Calls for the next task, with ``remaining`` calls left to submit."""
+        if self.fixed is not None:
+            return min(self.fixed, remaining)
+        if self._calls == 0:
+            return min(1, remaining)
+        per_call = max(self._seconds / self._calls, 1e-7)
+        wanted = max(1, int(TARGET_SECONDS / per_call))
+        spread = max(1, math.ceil(remaining / (SPREAD * self.slots)))
+        per_call_bytes = self._input_bytes / max(self._input_calls, 1)
+        fits = max(1, int(MAX_BYTES / max(per_call_bytes, 1.0)))
+        return min(wanted, spread, fits, remaining)
