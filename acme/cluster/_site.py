@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import config
-from .._checks import as_int
+from .._checks import as_int, is_auto
 from .._host import get_free_port, get_interface
 from .._interactive import ask_yes_no, is_interactive
 from .._logging import ensure_configured, get_logger
@@ -31,7 +31,6 @@ from ._options import (
     SlurmOptions,
     check_job_extra,
     check_memory,
-    is_auto,
     slurm_options,
 )
 from ._resources import available_partitions
