@@ -26,11 +26,7 @@ def _terminal_fd() -> int | None:
 
 
 def _in_background(fd: int) -> bool:
-    """Whether this process is not in the terminal's foreground process group.
-
-    A prompt would stop such a process (``python run.py &``) until it is
-    brought to the foreground.
-    """
+    """Not in the terminal's foreground group: a prompt would stop ``python x.py &``."""
     try:
         return os.tcgetpgrp(fd) != os.getpgrp()
     except OSError:
@@ -48,8 +44,7 @@ def is_interactive(requested: bool) -> bool:
 def _read(prompt: str, wait: float | None) -> str | None:
     """One answer, or None on end of input or when ``wait`` seconds pass.
 
-    On a real terminal the wait is a ``select`` on stdin, so an unanswered
-    prompt consumes nothing: the user's next line goes to whoever reads next.
+    On a real terminal the wait is a ``select``: an unanswered prompt reads nothing.
     """
     fd = _terminal_fd()
     if wait is not None and fd is not None:
@@ -81,8 +76,7 @@ def ask(
 ) -> T:
     """Ask until ``parse`` (stripped, lower-cased answer -> value or None) accepts.
 
-    ``default`` is taken for an empty answer, end of input, three bad answers or
-    when ``wait`` seconds (None: no limit) pass without an answer.
+    ``default`` for an empty answer, end of input, three bad answers or a ``wait``.
     """
     for _ in range(3):
         raw = _read(prompt, wait)
