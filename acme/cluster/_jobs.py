@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING, Any
 from .. import config
 from .._interactive import ask, is_interactive
 from .._logging import get_logger
-from ..errors import SlurmError, WorkerStartTimeoutError
-from . import _slurm_info
+from ..errors import WorkerStartTimeoutError
 from ._options import SlurmOptions
-from ._slurm_info import QUERY_TIMEOUT, parse_key_values
+from ._slurm_info import parse_key_values, query
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -53,11 +52,7 @@ def all_jobs(cluster: Any) -> list[str]:
 
 def _pending(job_ids: Sequence[str]) -> bool:
     """True if any of the jobs is still queued or being configured."""
-    argv = ["squeue", "-h", "-o", "%T", "-j", ",".join(job_ids)]
-    try:
-        states = _slurm_info._run(argv, QUERY_TIMEOUT).split()
-    except SlurmError:
-        return False
+    states = query(["squeue", "-h", "-o", "%T", "-j", ",".join(job_ids)]).split()
     return any(state in ("PENDING", "CONFIGURING") for state in states)
 
 
@@ -81,11 +76,7 @@ def dead_worker_job(error: BaseException, cluster: Any) -> str | None:
 
 def _job_state(job_id: str) -> dict[str, str]:
     """``scontrol show job`` fields of a job; empty when SLURM forgot it."""
-    argv = ["scontrol", "-o", "show", "job", job_id]
-    try:
-        return parse_key_values(_slurm_info._run(argv, QUERY_TIMEOUT))
-    except SlurmError:
-        return {}
+    return parse_key_values(query(["scontrol", "-o", "show", "job", job_id]))
 
 
 def _output_file(fields: dict[str, str], job_id: str) -> Path | None:

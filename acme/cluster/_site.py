@@ -2,7 +2,8 @@
 
 :func:`site_setup` runs the steps of ``esi_cluster_setup``/``bic_cluster_setup``
 on a profile; :func:`site_partition` and :func:`start_site` apply the profile's
-rules to validated options, for those functions and for ParallelMap alike.
+rules to validated options, for those functions and for ParallelMap alike. A
+module of its own: with these rules ``sites.py`` would exceed its size limit.
 """
 
 from __future__ import annotations
