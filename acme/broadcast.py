@@ -361,13 +361,6 @@ class Measure:
     depth: int  # deepest container nesting seen (a bare value: 0)
 
 
-def _own_size(item: Any) -> int:
-    size = sys.getsizeof(item)
-    if isinstance(item, np.ndarray) and not item.flags.owndata:
-        size += item.nbytes  # a view: getsizeof counts its header only
-    return size
-
-
 def measure(obj: Any, *, max_objects: int = 1_000_000) -> Measure:
     """Recursive ``sys.getsizeof`` of ``obj`` in MB (10**6 bytes), without recursion.
 
@@ -391,7 +384,9 @@ def measure(obj: Any, *, max_objects: int = 1_000_000) -> Measure:
         if len(seen) >= max_objects:
             return Measure(total / 1e6, False, depth)
         seen.add(id(item))
-        total += _own_size(item)
+        total += sys.getsizeof(item)
+        if isinstance(item, np.ndarray) and not item.flags.owndata:
+            total += item.nbytes  # a view: getsizeof counts its header only
         if isinstance(item, dict):
             children: Any = [*item.keys(), *item.values()]
         elif isinstance(item, list | tuple | set | frozenset):
