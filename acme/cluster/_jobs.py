@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,16 +50,13 @@ def all_jobs(cluster: Any) -> list[str]:
         return []
 
 
-def _pending(job_ids: Sequence[str]) -> bool:
-    """True if any of the jobs is still queued or being configured."""
-    states = query(["squeue", "-h", "-o", "%T", "-j", ",".join(job_ids)]).split()
-    return any(state in ("PENDING", "CONFIGURING") for state in states)
-
-
 def jobs_pending(client: Client) -> bool:
     """Whether a SLURM job of the client's cluster is queued or starting."""
     jobs = all_jobs(client.cluster)
-    return bool(jobs) and _pending(jobs)
+    if not jobs:
+        return False
+    states = query(["squeue", "-h", "-o", "%T", "-j", ",".join(jobs)]).split()
+    return any(state in ("PENDING", "CONFIGURING") for state in states)
 
 
 def dead_worker_job(error: BaseException, cluster: Any) -> str | None:
@@ -123,10 +120,6 @@ def slurm_report(jobs: Iterable[str]) -> list[str]:
     return lines
 
 
-def _live(cluster: Any) -> int:
-    return len(cluster.scheduler_info.get("workers", {}))
-
-
 def wait_for_workers(cluster: Any, options: SlurmOptions) -> bool:
     """Wait for ``n_workers_startup`` workers; False if the user aborted."""
     from tqdm.auto import tqdm  # lazy: only a set-up draws this bar
@@ -139,7 +132,7 @@ def wait_for_workers(cluster: Any, options: SlurmOptions) -> bool:
         bar_format="{desc}: {n}/{total} [{elapsed} elapsed{postfix}]",
     ) as bar:
         while True:
-            live = _live(cluster)
+            live = len(cluster.scheduler_info.get("workers", {}))
             bar.n = live
             expires = datetime.now() + timedelta(seconds=deadline - time.monotonic())
             bar.set_postfix_str(f"time-out at {expires:%H:%M:%S}", refresh=False)

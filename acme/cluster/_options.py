@@ -84,14 +84,7 @@ class LocalOptions:
 
 
 def check_text(value: Any, name: str) -> None:
-    """Refuse a string, or a string in a list or tuple, with a control character.
-
-    >>> check_text(["--comment=x", "--begin=now"], "job_extra")
-    >>> check_text("debug\\necho hi", "partition")
-    Traceback (most recent call last):
-    ...
-    acme.errors.AcmeValueError: `partition` has to be free of control characters ...
-    """
+    """Refuse a string, or a string in a list or tuple, with a control character."""
     for item in value if isinstance(value, list | tuple) else (value,):
         if isinstance(item, str) and not item.isprintable():
             raise AcmeValueError(must_be(f"`{name}`", _NO_CONTROL, item))
@@ -161,10 +154,8 @@ def _scheduler_options(value: Any) -> dict[str, Any] | None:
 def slurm_options(
     valid: Sequence[str], default: str | None, kw: Mapping[str, Any]
 ) -> SlurmOptions:
-    """Steps 2-5 and 8-10 of ``slurm_cluster_setup`` on its keywords ``kw`` as given.
-
-    ``kw["kwargs"]`` goes on to ``SLURMCluster``; the checks run in the steps' order
-    (Python evaluates keyword arguments from left to right).
+    """Steps 2-5 and 8-10 of ``slurm_cluster_setup`` on its keywords ``kw`` as given,
+    in the steps' order (keyword arguments are evaluated from left to right).
     """
     for name in ("partition", "worker_extra_args"):  # what reaches the job script
         check_text(kw[name], name)
@@ -192,20 +183,18 @@ def slurm_options(
     )
 
 
-def local_options(
-    n_workers: Any, mem_per_worker: Any, interactive: Any
-) -> LocalOptions:
-    """``local_cluster_setup``'s step 1."""
+def local_options(n_workers: Any, memory: Any, interactive: Any) -> LocalOptions:
+    """``local_cluster_setup``'s step 1 (``memory``: its ``mem_per_worker``)."""
     interactive = as_flag(interactive, "interactive", "Boolean")
     if n_workers is not None:
         n_workers = as_int(n_workers, "n_workers", 1)
-    if mem_per_worker is not None:
+    if memory is not None:
         allowed = "`None` or a memory string such as '2GB'"
-        if not isinstance(mem_per_worker, str):
-            raise wrong_type("mem_per_worker", allowed, mem_per_worker)
+        if not isinstance(memory, str):
+            raise wrong_type("mem_per_worker", allowed, memory)
         try:
-            parse_bytes(mem_per_worker)
+            parse_bytes(memory)
         except ValueError as exc:
-            shown = must_be("`mem_per_worker`", allowed, mem_per_worker)
+            shown = must_be("`mem_per_worker`", allowed, memory)
             raise AcmeValueError(shown) from exc
-    return LocalOptions(n_workers, mem_per_worker, interactive)
+    return LocalOptions(n_workers, memory, interactive)
