@@ -1,7 +1,8 @@
 """The client of a ``ParallelMap``: attach to the default client or start one.
 
 Started: a LocalCluster, or SLURM workers with the profile of the site this host
-belongs to (or none), after the memory estimate for ``partition="auto"``.
+belongs to (or none), after the memory estimate for ``partition="auto"``. Not in
+``cluster/``, which must not know :class:`~acme._settings.Settings`.
 """
 
 from __future__ import annotations
