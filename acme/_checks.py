@@ -1,6 +1,4 @@
-"""Primitive validators shared by every public boundary of acme, and the one form
-of their messages (:func:`must_be`): the parameter, what is allowed, the value.
-"""
+"""Primitive validators of acme's public boundaries and the one message form."""
 
 from __future__ import annotations
 
@@ -15,31 +13,27 @@ from .errors import AcmeTypeError, AcmeValueError
 
 __all__ = [
     "as_bool",
+    "as_flag",
     "as_int",
     "as_mem_mb",
+    "is_auto",
     "is_integral",
     "is_number",
     "must_be",
     "type_of",
+    "wrong_type",
 ]
 
 _MEM_PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(MB|GB)\s*$", re.IGNORECASE)
 
 
 def type_of(value: Any) -> str:
-    """Return the ``<class '...'>`` text used in acme's type error messages.
-
-    >>> type_of("a")
-    "<class 'str'>"
-    """
+    """The ``<class '...'>`` text of acme's type error messages."""
     return str(type(value))
 
 
 def must_be(subject: str, allowed: str, value: Any, *, show_type: bool = False) -> str:
-    """The one form of acme's validation messages: what is allowed, what was given.
-
-    ``subject`` is written as given (a keyword goes in backticks); the value is
-    shown by its ``repr``, or by its type when ``show_type`` is set.
+    """Say what ``subject`` allows, then the value (its type with ``show_type``).
 
     >>> must_be("`n_workers`", "'auto' or an integer >= 1", 0)
     "`n_workers` has to be 'auto' or an integer >= 1, not 0"
@@ -50,10 +44,18 @@ def must_be(subject: str, allowed: str, value: Any, *, show_type: bool = False) 
     return f"{subject} has to be {allowed}, not {shown}"
 
 
-def is_number(value: Any) -> bool:
-    """True for int, float and real NumPy numbers, never for bool.
+def wrong_type(name: str, allowed: str, value: Any) -> AcmeTypeError:
+    """The type error of keyword ``name``, showing the value's type."""
+    return AcmeTypeError(must_be(f"`{name}`", allowed, value, show_type=True))
 
-    Complex numbers and ``np.timedelta64`` (a NumPy integer) are not numbers here.
+
+def is_auto(value: Any) -> bool:
+    """Whether a keyword has ACME's ``"auto"`` value."""
+    return isinstance(value, str) and value == "auto"
+
+
+def is_number(value: Any) -> bool:
+    """True for int, float and real NumPy numbers; bool, complex, timedelta64 not.
 
     >>> is_number(3.0), is_number(True), is_number("3"), is_number(np.complex64(3))
     (True, False, False, False)
@@ -69,20 +71,21 @@ def is_integral(value: Any) -> bool:
     >>> is_integral(3), is_integral(3.0), is_integral(3.5), is_integral(True)
     (True, True, False, False)
     """
-    if not is_number(value):
-        return False
-    as_float = float(value)
-    return math.isfinite(as_float) and as_float == int(as_float)
+    return is_number(value) and math.isfinite(f := float(value)) and f == int(f)
 
 
 def as_bool(value: Any, message: str) -> bool:
-    """Return ``value`` if it is a bool, else raise ``AcmeTypeError(message)``.
-
-    ``message`` may contain ``{type}``, which is replaced by the value's type.
-    """
+    """``value`` if a bool, else ``AcmeTypeError(message)`` (``{type}`` filled)."""
     if isinstance(value, bool):
         return value
     raise AcmeTypeError(message.format(type=type_of(value), value=value))
+
+
+def as_flag(value: Any, name: str, allowed: str = "`True` or `False`") -> bool:
+    """``value`` if it is a bool, else the type error of keyword ``name``."""
+    if isinstance(value, bool):
+        return value
+    raise wrong_type(name, allowed, value)
 
 
 def as_int(value: Any, name: str, lo: int) -> int:
@@ -92,21 +95,18 @@ def as_int(value: Any, name: str, lo: int) -> int:
     4
     """
     if not is_number(value):
-        raise AcmeTypeError(must_be(f"`{name}`", "a scalar", value, show_type=True))
+        raise wrong_type(name, "a scalar", value)
+    allowed = f"an integer between {lo} and inf"
     if not is_integral(value) or int(value) < lo:
-        raise AcmeValueError(
-            must_be(f"`{name}`", f"an integer between {lo} and inf", value)
-        )
+        raise AcmeValueError(must_be(f"`{name}`", allowed, value))
     return int(value)
 
 
 def as_mem_mb(value: Any, name: str) -> float:
     """Parse ``"<n>MB"`` or ``"<n>GB"`` (GB = 1000 MB) into megabytes.
 
-    >>> as_mem_mb("8GB", "mem_per_worker")
-    8000.0
-    >>> as_mem_mb("1500MB", "mem_per_worker")
-    1500.0
+    >>> as_mem_mb("8GB", "mem_per_worker"), as_mem_mb("1500MB", "mem_per_worker")
+    (8000.0, 1500.0)
     """
     if not isinstance(value, str):
         subject = f"Memory specification `{name}`"

@@ -1,6 +1,8 @@
 """The ``"ACME"`` logger tree, its two handlers (found by a marker attribute: a
 stderr ``StreamHandler`` and a ``MemoryHandler`` whose target is the log file's
-``FileHandler`` or None) and its formatter. Import attaches nothing.
+``FileHandler`` or None) and its formatter. Import attaches nothing. It exceeds
+its 150-line guide because the console handler must follow a swapped ``sys.stderr``
+and the buffer must hold records until a run's log file exists.
 """
 
 from __future__ import annotations
@@ -27,33 +29,31 @@ __all__ = [
 LOGGER_NAME = "ACME"
 ANNOUNCE = logging.INFO + 5
 _MARKER = "_acme_handler"
-_BUFFER = 1000
 _H = TypeVar("_H", bound=logging.Handler)
 _ACME = logging.getLogger(LOGGER_NAME)  # creating a logger configures nothing
 
-# level -> (left mark, right mark, show funcName, ANSI colour); None: the level name
+# level -> (left mark, right mark, show funcName, ANSI colour)
 _STYLE = {
-    logging.DEBUG: ("#", "#", True, "\x1b[36m", None),
-    logging.INFO: ("-", "-", False, "\x1b[32m", None),
-    ANNOUNCE: (">", "<", False, "\x1b[1m", "ANNOUNCE"),
-    logging.WARNING: ("!", "!", True, "\x1b[33m", None),
-    logging.ERROR: ("|", "|", True, "\x1b[31m", None),
-    logging.CRITICAL: ("|", "|", True, "\x1b[31m", None),
+    logging.DEBUG: ("#", "#", True, "\x1b[36m"),
+    logging.INFO: ("-", "-", False, "\x1b[32m"),
+    ANNOUNCE: (">", "<", False, "\x1b[1m"),
+    logging.WARNING: ("!", "!", True, "\x1b[33m"),
+    logging.ERROR: ("|", "|", True, "\x1b[31m"),
+    logging.CRITICAL: ("|", "|", True, "\x1b[31m"),
 }
 
 
 class _Formatter(logging.Formatter):
     """Renders ``ACME ! WARNING ! <funcName> msg`` style lines, coloured on a TTY."""
 
-    def __init__(self, colour: bool) -> None:
-        super().__init__()
-        self.colour = colour
+    colour = False
 
     def format(self, record: logging.LogRecord) -> str:
-        left, right, with_func, colour, name = _STYLE.get(
-            record.levelno, ("-", "-", False, "", None)
+        left, right, with_func, colour = _STYLE.get(
+            record.levelno, ("-", "-", False, "")
         )
-        head = f"{LOGGER_NAME} {left} {name or record.levelname} {right}"
+        name = "ANNOUNCE" if record.levelno == ANNOUNCE else record.levelname
+        head = f"{LOGGER_NAME} {left} {name} {right}"
         head = f"{colour}{head}\x1b[0m" if self.colour else head
         func = f"<{record.funcName}> " if with_func else ""
         text = f"{head} {func}{record.getMessage()}"
@@ -63,14 +63,7 @@ class _Formatter(logging.Formatter):
 
 
 class _Console(logging.StreamHandler):  # type: ignore[type-arg]  # stream is a property
-    """Writes each record to whatever ``sys.stderr`` is at that moment.
-
-    pytest's capture and ``contextlib.redirect_stderr`` swap and close streams; a
-    handler that kept the stream of its creation would write to a closed file.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(sys.stderr)
+    """Writes to whatever ``sys.stderr`` is now (pytest and redirects swap streams)."""
 
     @property
     def stream(self) -> TextIO:
@@ -81,17 +74,12 @@ class _Console(logging.StreamHandler):  # type: ignore[type-arg]  # stream is a 
         pass  # the current sys.stderr is used instead
 
     def format(self, record: logging.LogRecord) -> str:
-        formatter = self.formatter
-        if isinstance(formatter, _Formatter):
-            formatter.colour = _is_terminal(sys.stderr)
+        if isinstance(self.formatter, _Formatter):
+            try:
+                self.formatter.colour = sys.stderr.isatty()
+            except (ValueError, AttributeError):  # closed, or not a real stream
+                self.formatter.colour = False
         return super().format(record)
-
-
-def _is_terminal(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (ValueError, AttributeError):  # closed, or not a real stream
-        return False
 
 
 class _Buffer(logging.handlers.MemoryHandler):
@@ -127,21 +115,21 @@ def _add(handler: _H) -> _H:
 def _handlers() -> tuple[_Console, _Buffer]:
     """acme's console handler and buffer on the "ACME" logger, created if missing."""
     owned = _owned()
-    streams = [h for h in owned if isinstance(h, _Console)]
-    buffers = [h for h in owned if isinstance(h, _Buffer)]
-    stream = streams[0] if streams else _add(_Console())
-    buffer = buffers[0] if buffers else _add(_Buffer(_BUFFER, logging.ERROR))
-    return stream, buffer
+    stream = next((h for h in owned if isinstance(h, _Console)), None)
+    buffer = next((h for h in owned if isinstance(h, _Buffer)), None)
+    return (
+        stream if stream is not None else _add(_Console()),
+        buffer if buffer is not None else _add(_Buffer(1000, logging.ERROR)),
+    )
 
 
 def configure(level: int, logfile: Path | None = None) -> None:
     """Install or re-target acme's handlers at ``level``, then attach ``logfile``.
 
-    An earlier run's buffered records and log file are dropped, so a log file only
-    ever receives records of its own run.
+    Records buffered for an earlier run's log file are dropped.
     """
     stream, buffer = _handlers()
-    stream.setFormatter(_Formatter(colour=False))
+    stream.setFormatter(_Formatter())
     buffer.buffer.clear()
     for item in (_ACME, stream, buffer):
         item.setLevel(level)
@@ -154,7 +142,7 @@ def attach_file(logfile: Path | None) -> None:
     target = None
     if logfile is not None:
         target = logging.FileHandler(logfile, mode="a", encoding="utf-8")
-        target.setFormatter(_Formatter(colour=False))
+        target.setFormatter(_Formatter())
         target.setLevel(_ACME.level)
     old = buffer.target
     buffer.setTarget(target)
@@ -165,8 +153,7 @@ def attach_file(logfile: Path | None) -> None:
 def use_file(logfile: str | None, level: int) -> None:
     """Make ``logfile`` the active log file again (unless it is) at ``level``.
 
-    ``compute()`` and ``cleanup()`` of a map call this, so their records reach
-    their own run's log file even if another map was constructed since.
+    So ``compute()``/``cleanup()`` log to their run's file, whatever ran since.
     """
     for item in (_ACME, *_handlers()):
         item.setLevel(level)

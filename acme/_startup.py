@@ -1,9 +1,8 @@
 """The client of a ``ParallelMap``: attach to the default client or start one.
 
-The client is attached (a default client exists) or started: a LocalCluster, or
-SLURM workers with the profile of the site this host belongs to (or none), with
-the memory estimate first for ``partition="auto"``. Options are built from the
-typed :class:`~acme._settings.Settings` directly.
+Started: a LocalCluster, or SLURM workers with the profile of the site this host
+belongs to (or none), after the memory estimate for ``partition="auto"``. Not in
+``cluster/``, which must not know :class:`~acme._settings.Settings`.
 """
 
 from __future__ import annotations
@@ -43,13 +42,7 @@ class ClientSetup:
 
 
 def use_slurm() -> bool:
-    """Whether acme starts SLURM workers, by ``acme.cluster``.
-
-    Raises
-    ------
-    SlurmError
-        If ``acme.cluster`` is ``slurm`` and SLURM does not answer.
-    """
+    """Whether acme starts SLURM workers, by ``acme.cluster`` (SlurmError: none)."""
     kind = config.get("cluster")
     if kind == "local":
         return False

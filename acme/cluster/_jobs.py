@@ -1,26 +1,43 @@
-"""The SLURM jobs behind a cluster's workers: are any queued, and what became of them.
+"""The SLURM jobs behind a cluster's workers: waiting for them to start, whether
+any are queued, and what became of them.
 
-The report for a ``ComputationError`` never raises: every lookup that fails is
-left out.
+At the start-up time-out a terminal user chooses to keep waiting, abort or
+continue; without a terminal the set-up continues with the live workers, or
+fails with none. The report for a ``ComputationError`` never raises: every
+lookup that fails is left out.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+import sys
+import time
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import SlurmError
-from . import _slurm_info
-from ._slurm_info import QUERY_TIMEOUT, parse_key_values
+from .. import config
+from .._interactive import ask, is_interactive
+from .._logging import get_logger
+from ..errors import WorkerStartTimeoutError
+from ._options import SlurmOptions
+from ._slurm_info import parse_key_values, query
 
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["all_jobs", "dead_worker_job", "jobs_pending", "slurm_report"]
+__all__ = [
+    "all_jobs",
+    "dead_worker_job",
+    "jobs_pending",
+    "slurm_report",
+    "wait_for_workers",
+]
 
+logger = get_logger(__name__)
 _MEMORY_MARKERS = ("exceeded memory limit", "oom-kill", "out of memory")
+_ABORT = -1.0
 
 
 def all_jobs(cluster: Any) -> list[str]:
@@ -33,20 +50,13 @@ def all_jobs(cluster: Any) -> list[str]:
         return []
 
 
-def _pending(job_ids: Sequence[str]) -> bool:
-    """True if any of the jobs is still queued or being configured."""
-    argv = ["squeue", "-h", "-o", "%T", "-j", ",".join(job_ids)]
-    try:
-        states = _slurm_info._run(argv, QUERY_TIMEOUT).split()
-    except SlurmError:
-        return False
-    return any(state in ("PENDING", "CONFIGURING") for state in states)
-
-
 def jobs_pending(client: Client) -> bool:
     """Whether a SLURM job of the client's cluster is queued or starting."""
     jobs = all_jobs(client.cluster)
-    return bool(jobs) and _pending(jobs)
+    if not jobs:
+        return False
+    states = query(["squeue", "-h", "-o", "%T", "-j", ",".join(jobs)]).split()
+    return any(state in ("PENDING", "CONFIGURING") for state in states)
 
 
 def dead_worker_job(error: BaseException, cluster: Any) -> str | None:
@@ -63,11 +73,7 @@ def dead_worker_job(error: BaseException, cluster: Any) -> str | None:
 
 def _job_state(job_id: str) -> dict[str, str]:
     """``scontrol show job`` fields of a job; empty when SLURM forgot it."""
-    argv = ["scontrol", "-o", "show", "job", job_id]
-    try:
-        return parse_key_values(_slurm_info._run(argv, QUERY_TIMEOUT))
-    except SlurmError:
-        return {}
+    return parse_key_values(query(["scontrol", "-o", "show", "job", job_id]))
 
 
 def _output_file(fields: dict[str, str], job_id: str) -> Path | None:
@@ -112,3 +118,73 @@ def slurm_report(jobs: Iterable[str]) -> list[str]:
         except Exception:  # a report must never fail
             continue
     return lines
+
+
+def wait_for_workers(cluster: Any, options: SlurmOptions) -> bool:
+    """Wait for ``n_workers_startup`` workers; False if the user aborted."""
+    from tqdm.auto import tqdm  # lazy: only a set-up draws this bar
+
+    deadline = time.monotonic() + options.timeout
+    with tqdm(
+        total=options.n_workers,
+        desc=f"{cluster.name} SLURM workers ready",
+        file=sys.stderr,
+        bar_format="{desc}: {n}/{total} [{elapsed} elapsed{postfix}]",
+    ) as bar:
+        while True:
+            live = len(cluster.scheduler_info.get("workers", {}))
+            bar.n = live
+            expires = datetime.now() + timedelta(seconds=deadline - time.monotonic())
+            bar.set_postfix_str(f"time-out at {expires:%H:%M:%S}", refresh=False)
+            bar.refresh()
+            if live >= options.n_workers_startup:
+                return True
+            if time.monotonic() < deadline:
+                time.sleep(0.25)
+                continue
+            extra = _timed_out(cluster, live, options)
+            if extra is None:
+                return live > 0
+            if extra == _ABORT:
+                return False
+            deadline = time.monotonic() + extra
+
+
+def _timed_out(cluster: Any, live: int, options: SlurmOptions) -> float | None:
+    """What to do at the time-out: seconds to keep waiting, _ABORT, None continue."""
+    if not is_interactive(options.interactive):
+        if live > 0:
+            logger.warning(
+                "Only %d of %d SLURM workers started within %d seconds; continuing",
+                live,
+                options.n_workers,
+                options.timeout,
+            )
+            return None
+        cluster.close()
+        raise WorkerStartTimeoutError(
+            "<slurm_cluster_setup> SLURM workers could not be started within given "
+            f"time-out interval of {options.timeout} seconds",
+            available=0,
+            expected=options.n_workers_startup,
+            timeout=options.timeout,
+        )
+    keep = float(config.get("slurm.keep-waiting"))
+    choices = {"k": keep, "a": _ABORT, "c": None}
+    answer = ask(
+        f"Do you want to [k]eep waiting for {keep:.0f}s, [a]bort or [c]ontinue with "
+        f"{live} workers? ",
+        lambda a: a if a in choices else None,
+        "c",
+        wait=options.interactive_wait,
+    )
+    if answer != "c" or live > 0:
+        return choices[answer]
+    answer = ask(
+        "Cannot continue with 0 workers. "
+        f"Do you want to [k]eep waiting for {keep:.0f}s or [a]bort? ",
+        lambda a: a if a in ("k", "a") else None,
+        "a",
+        wait=keep,
+    )
+    return choices[answer]

@@ -1,7 +1,6 @@
-"""Set-up keywords -> frozen, typed :class:`SlurmOptions` / :class:`LocalOptions`.
-
-The only cluster code that compares against ``"auto"``. What needs SLURM's facts
-(the memory cap, ``partition="auto"``) is resolved when the cluster starts.
+"""Set-up keywords -> frozen :class:`SlurmOptions` / :class:`LocalOptions`; the only
+cluster code comparing to ``"auto"``. Strings that reach the job script must be
+printable: dask-jobqueue writes them verbatim (a newline would start a shell line).
 """
 
 from __future__ import annotations
@@ -16,9 +15,8 @@ from typing import Any
 
 from dask.utils import parse_bytes
 
-from .._checks import as_int, as_mem_mb, must_be
-from ..errors import AcmeTypeError, AcmeValueError
-from ._jobscript import check_script_keywords, check_text
+from .._checks import as_flag, as_int, as_mem_mb, is_auto, must_be, wrong_type
+from ..errors import AcmeValueError
 from ._resources import check_partition
 
 __all__ = [
@@ -26,14 +24,15 @@ __all__ = [
     "LocalOptions",
     "MemoryRequest",
     "SlurmOptions",
+    "check_job_extra",
     "check_memory",
-    "is_auto",
+    "check_text",
     "local_options",
     "slurm_options",
 ]
 
 _ESTIMATE = re.compile(r"^estimate_memuse:(\d+(?:\.\d+)?)$")
-_MEMORY = "a valid memory specifier (e.g., '8GB', '12000MB')"
+_NO_CONTROL = "free of control characters (they are not allowed in a SLURM job script)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,41 +83,19 @@ class LocalOptions:
     interactive: bool
 
 
-def is_auto(value: Any) -> bool:
-    """Whether a keyword has ACME's ``"auto"`` value."""
-    return isinstance(value, str) and value == "auto"
+def check_text(value: Any, name: str) -> None:
+    """Refuse a string, or a string in a list or tuple, with a control character."""
+    for item in value if isinstance(value, list | tuple) else (value,):
+        if isinstance(item, str) and not item.isprintable():
+            raise AcmeValueError(must_be(f"`{name}`", _NO_CONTROL, item))
 
 
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise AcmeTypeError(must_be(f"`{name}`", "Boolean", value, show_type=True))
-    return value
-
-
-def _arguments(value: Any) -> tuple[str, ...] | None:
-    """``worker_extra_args``: None or a list of strings."""
-    if value is None:
-        return None
-    if not isinstance(value, list | tuple) or not all(
-        isinstance(v, str) for v in value
-    ):
-        allowed = "`None` or a list of strings"
-        raise AcmeTypeError(
-            must_be("`worker_extra_args`", allowed, value, show_type=True)
-        )
-    return tuple(value)
-
-
-def _options_dict(value: Any) -> dict[str, Any] | None:
-    """``scheduler_options``: None or a dict."""
-    if value is None or isinstance(value, dict):
-        return None if value is None else dict(value)
-    allowed = "`None` or a dict of scheduler options"
-    raise AcmeTypeError(must_be("`scheduler_options`", allowed, value, show_type=True))
-
-
-def _count(kw: Mapping[str, Any], name: str, lo: int) -> int:
-    return as_int(kw[name], name, lo)
+def _strings(value: Any, name: str) -> tuple[str, ...] | None:
+    """None, or a list or tuple of strings (as a tuple)."""
+    strings = isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+    if value is not None and not strings:
+        raise wrong_type(name, "`None` or a list of strings", value)
+    return None if value is None else tuple(value)
 
 
 def check_memory(value: Any) -> MemoryRequest:
@@ -133,7 +110,8 @@ def check_memory(value: Any) -> MemoryRequest:
         gigabytes = max(1, math.ceil(float(match.group(1))))
         return MemoryRequest(gigabytes * 1024, gigabytes)
     if not isinstance(value, str):
-        raise AcmeTypeError(must_be("`mem_per_worker`", _MEMORY, value, show_type=True))
+        allowed = "a valid memory specifier (e.g., '8GB', '12000MB')"
+        raise wrong_type("mem_per_worker", allowed, value)
     return MemoryRequest(math.ceil(as_mem_mb(value, "mem_per_worker")))
 
 
@@ -142,81 +120,81 @@ def check_job_extra(job_extra: Any) -> JobExtra:
     if job_extra is None:
         return JobExtra()
     if not isinstance(job_extra, list):
-        raise AcmeTypeError(must_be("`job_extra`", "a list", job_extra, show_type=True))
-    output_dir = None
+        raise wrong_type("job_extra", "a list", job_extra)
+    folder: Path | None = None
     for option in job_extra:
         if not isinstance(option, str):
-            allowed = "a valid sbatch option"
-            raise AcmeTypeError(must_be("`job_extra`", allowed, option, show_type=True))
+            raise wrong_type("job_extra", "a valid sbatch option", option)
         check_text(option, "job_extra")
         if not option.startswith("-"):
             raise AcmeValueError("`job_extra` options must be flagged with - or --")
-        if option.split("=")[0].split()[0] in ("-o", "--output"):
-            output_dir = _output_folder(option)
-    return JobExtra(tuple(job_extra), output_dir)
+        if option.split("=")[0].split()[0] not in ("-o", "--output"):
+            continue
+        if not option.startswith("--output="):
+            raise AcmeValueError(
+                "SLURM output directory must be specified using "
+                f"-o/--output=/path/to/file, not {option}"
+            )
+        folder = Path(os.path.expanduser(option.split("=", 1)[1])).parent
+        if not folder.is_dir():
+            # not must_be: it would quote the path; users copy it as written
+            raise AcmeValueError(
+                f"SLURM output location has to be an existing directory, not {folder}"
+            )
+    return JobExtra(tuple(job_extra), folder)
 
 
-def _output_folder(option: str) -> Path:
-    if not option.startswith("--output="):
-        raise AcmeValueError(
-            "SLURM output directory must be specified using -o/--output=/path/to/file, "
-            f"not {option}"
-        )
-    folder = Path(os.path.expanduser(option.split("=", 1)[1])).parent
-    if not folder.is_dir():
-        # not must_be: it would quote the path; users copy it as written
-        raise AcmeValueError(
-            f"SLURM output location has to be an existing directory, not {folder}"
-        )
-    return folder
+def _scheduler_options(value: Any) -> dict[str, Any] | None:
+    if value is None or isinstance(value, dict):
+        return None if value is None else dict(value)
+    allowed = "`None` or a dict of scheduler options"
+    raise wrong_type("scheduler_options", allowed, value)
 
 
 def slurm_options(
     valid: Sequence[str], default: str | None, kw: Mapping[str, Any]
 ) -> SlurmOptions:
-    """Steps 2-5 and 8-10 of ``slurm_cluster_setup`` on its keywords ``kw`` as given.
-
-    ``kw["kwargs"]`` goes on to ``SLURMCluster``. The checks run in the order of
-    the steps: Python evaluates keyword arguments from left to right.
+    """Steps 2-5 and 8-10 of ``slurm_cluster_setup`` on its keywords ``kw`` as given,
+    in the steps' order (keyword arguments are evaluated from left to right).
     """
-    check_script_keywords(kw)  # no control character in what reaches the job script
-    worker_args, scheduler = kw["worker_extra_args"], kw["scheduler_options"]
+    for name in ("partition", "worker_extra_args"):  # what reaches the job script
+        check_text(kw[name], name)
+    for key, value in kw["kwargs"].items():
+        check_text(value, key)
+    partition, processes = kw["partition"], "processes_per_worker"
     return SlurmOptions(
-        partition=check_partition(None if is_auto(p := kw["partition"]) else p, valid),
+        partition=check_partition(None if is_auto(partition) else partition, valid),
         partitions=tuple(valid),
         default_partition=default,
-        n_workers=_count(kw, "n_workers", 1),
+        n_workers=as_int(kw["n_workers"], "n_workers", 1),
         memory=check_memory(kw["mem_per_worker"]),
-        n_cores=_count(kw, "n_cores", 1),
-        n_workers_startup=_count(kw, "n_workers_startup", 0),
-        mem_cushion=_count(kw, "mem_cushion", 0),
-        timeout=_count(kw, "timeout", 0),
-        interactive_wait=_count(kw, "interactive_wait", 0),
-        interactive=_flag(kw["interactive"], "interactive"),
-        start_client=_flag(kw["start_client"], "start_client"),
+        n_cores=as_int(kw["n_cores"], "n_cores", 1),
+        n_workers_startup=as_int(kw["n_workers_startup"], "n_workers_startup", 0),
+        mem_cushion=as_int(kw["mem_cushion"], "mem_cushion", 0),
+        timeout=as_int(kw["timeout"], "timeout", 0),
+        interactive_wait=as_int(kw["interactive_wait"], "interactive_wait", 0),
+        interactive=as_flag(kw["interactive"], "interactive", "Boolean"),
+        start_client=as_flag(kw["start_client"], "start_client", "Boolean"),
         job_extra=check_job_extra(kw["job_extra"]),
-        processes_per_worker=_count(kw, "processes_per_worker", 1),
-        worker_extra_args=_arguments(worker_args),
-        scheduler_options=_options_dict(scheduler),
+        processes_per_worker=as_int(kw[processes], processes, 1),
+        worker_extra_args=_strings(kw["worker_extra_args"], "worker_extra_args"),
+        scheduler_options=_scheduler_options(kw["scheduler_options"]),
         extra=dict(kw["kwargs"]),
     )
 
 
-def local_options(
-    n_workers: Any, mem_per_worker: Any, interactive: Any
-) -> LocalOptions:
-    """``local_cluster_setup``'s step 1."""
-    interactive = _flag(interactive, "interactive")
+def local_options(n_workers: Any, memory: Any, interactive: Any) -> LocalOptions:
+    """``local_cluster_setup``'s step 1 (``memory``: its ``mem_per_worker``)."""
+    interactive = as_flag(interactive, "interactive", "Boolean")
     if n_workers is not None:
         n_workers = as_int(n_workers, "n_workers", 1)
-    if mem_per_worker is not None:
+    if memory is not None:
         allowed = "`None` or a memory string such as '2GB'"
-        if not isinstance(mem_per_worker, str):
-            shown = must_be("`mem_per_worker`", allowed, mem_per_worker, show_type=True)
-            raise AcmeTypeError(shown)
+        if not isinstance(memory, str):
+            raise wrong_type("mem_per_worker", allowed, memory)
         try:
-            parse_bytes(mem_per_worker)
+            parse_bytes(memory)
         except ValueError as exc:
-            shown = must_be("`mem_per_worker`", allowed, mem_per_worker)
+            shown = must_be("`mem_per_worker`", allowed, memory)
             raise AcmeValueError(shown) from exc
-    return LocalOptions(n_workers, mem_per_worker, interactive)
+    return LocalOptions(n_workers, memory, interactive)

@@ -1,7 +1,8 @@
 """What SLURM offers a worker: the partitions, ``partition="auto"``, memory per worker.
 
 Decisions on the facts :mod:`~acme.cluster._slurm_info` reads (steps 1, 2 and 7
-of ``slurm_cluster_setup``).
+of ``slurm_cluster_setup``); a module of its own, as ``slurm.py`` and
+``_options.py`` would exceed their size limits with it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import config
-from .._checks import as_mem_mb, must_be
+from .._checks import as_mem_mb, wrong_type
 from .._logging import get_logger
-from ..errors import AcmeTypeError, AcmeValueError, SlurmError
+from ..errors import AcmeValueError, SlurmError
 from . import _slurm_info
 
 __all__ = [
@@ -33,8 +34,7 @@ def available_partitions(
     """Step 1: the usable partitions and the default, from ``sinfo`` unless given."""
     for name, names in (("avail_partitions", avail), ("invalid_partitions", invalid)):
         if names is not None and not _names(names):
-            allowed = "`None` or a list of partition names"
-            raise AcmeTypeError(must_be(f"`{name}`", allowed, names, show_type=True))
+            raise wrong_type(name, "`None` or a list of partition names", names)
     if avail is not None:
         names, default = list(avail), avail[0] if avail else None
     else:
@@ -69,8 +69,7 @@ def pick_partition(
 ) -> str:
     """``partition="auto"``: the smallest partition offering ``need_gb`` GiB.
 
-    The partition with the smallest per-worker memory of at least the estimate;
-    the default partition without an estimate, or when none fits or SLURM gives
+    The default partition without an estimate, or when none fits or SLURM gives
     no data.
     """
     if need_gb is None:

@@ -2,7 +2,8 @@
 
 :func:`site_setup` runs the steps of ``esi_cluster_setup``/``bic_cluster_setup``
 on a profile; :func:`site_partition` and :func:`start_site` apply the profile's
-rules to validated options, for those functions and for ParallelMap alike.
+rules to validated options, for those functions and for ParallelMap alike. A
+module of its own: with these rules ``sites.py`` would exceed its size limit.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import config
-from .._checks import as_int
+from .._checks import as_int, is_auto
 from .._host import get_free_port, get_interface
 from .._interactive import ask_yes_no, is_interactive
 from .._logging import ensure_configured, get_logger
@@ -31,7 +32,6 @@ from ._options import (
     SlurmOptions,
     check_job_extra,
     check_memory,
-    is_auto,
     slurm_options,
 )
 from ._resources import available_partitions

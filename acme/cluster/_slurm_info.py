@@ -19,6 +19,7 @@ __all__ = [
     "parse_key_values",
     "partition_info",
     "partitions",
+    "query",
     "reworded",
 ]
 
@@ -27,13 +28,7 @@ _SINFO = ("sinfo", "-h", "-o", "%P")
 
 
 def _run(argv: Sequence[str], timeout: float) -> str:
-    """Run a SLURM command and return its stdout.
-
-    Raises
-    ------
-    SlurmError
-        If the command is missing, times out or exits non-zero.
-    """
+    """A SLURM command's stdout; SlurmError if it is missing, times out or fails."""
     try:
         done = subprocess.run(
             list(argv), capture_output=True, text=True, timeout=timeout, check=False
@@ -113,13 +108,7 @@ def parse_tres_mem_mb(tres: str) -> int | None:
 
 
 def partitions() -> tuple[list[str], str | None]:
-    """Partition names from ``sinfo`` and the default one (marked ``*``).
-
-    Raises
-    ------
-    SlurmError
-        If ``sinfo`` is missing or fails.
-    """
+    """Partition names from ``sinfo`` and the default one (marked ``*``)."""
     output = _run(_SINFO, _probe_timeout())
     names, default = [], None
     for line in output.split():
@@ -151,26 +140,26 @@ class PartitionInfo:
         return self.max_mem_per_node or self.node_mem
 
 
-def _qos_mem(qos: str) -> int | None:
-    """Memory cap of a QoS; None without accounting (not an error)."""
-    argv = ["sacctmgr", "show", "qos", f"name={qos}", "format=MaxTRES", "-P", "-n"]
+def query(argv: list[str]) -> str:
+    """The stdout of a query, empty if it fails (no accounting is no error)."""
     try:
-        output = _run(argv, QUERY_TIMEOUT)
+        return _run(argv, QUERY_TIMEOUT)
     except SlurmError:
-        return None
-    values = [parse_tres_mem_mb(line) for line in output.splitlines() if line.strip()]
+        return ""
+
+
+def _qos_mem(qos: str) -> int | None:
+    """Memory cap of a QoS."""
+    argv = ["sacctmgr", "show", "qos", f"name={qos}", "format=MaxTRES", "-P", "-n"]
+    values = [
+        parse_tres_mem_mb(line) for line in query(argv).splitlines() if line.strip()
+    ]
     return next((v for v in values if v is not None), None)
 
 
 def _node_mem(nodes: str) -> int | None:
-    try:
-        output = _run(["scontrol", "-o", "show", "node", nodes], QUERY_TIMEOUT)
-    except SlurmError:
-        return None
-    values = [
-        parse_mem_mb(parse_key_values(line).get("RealMemory"))
-        for line in output.splitlines()
-    ]
+    lines = query(["scontrol", "-o", "show", "node", nodes]).splitlines()
+    values = [parse_mem_mb(parse_key_values(line).get("RealMemory")) for line in lines]
     known = [v for v in values if v is not None]
     return min(known) if known else None
 
@@ -178,10 +167,7 @@ def _node_mem(nodes: str) -> int | None:
 def partition_info(name: str) -> PartitionInfo:
     """Memory facts of partition ``name`` from ``scontrol`` (and ``sacctmgr``).
 
-    Raises
-    ------
-    SlurmError
-        ``Cannot fetch available memory per CPU in SLURM`` if ``scontrol`` fails.
+    SlurmError ``Cannot fetch available memory per CPU in SLURM`` if ``scontrol`` fails.
     """
     try:
         output = _run(["scontrol", "-o", "show", "partition", name], QUERY_TIMEOUT)

@@ -71,11 +71,10 @@ def cluster_cleanup(client: Client | None = None) -> None:
     from distributed import Client  # lazy: import acme must not import distributed
 
     ensure_configured()
+    client = client if client is not None else find_client()
     if client is None:
-        client = find_client()
-        if client is None:
-            logger.warning("No dangling clients or clusters found.")
-            return
+        logger.warning("No dangling clients or clusters found.")
+        return
     if not isinstance(client, Client):
         allowed = "a dask client object"
         raise AcmeTypeError(must_be("`client`", allowed, client, show_type=True))

@@ -26,10 +26,7 @@ def start_local(options: LocalOptions) -> Client | None:
         _MAIN_PROMPT, default=False
     ):
         return None
-    from distributed import (
-        Client,
-        LocalCluster,
-    )  # lazy: import acme must not import distributed
+    from distributed import Client, LocalCluster  # lazy: not when acme is imported
 
     if options.n_workers is None and options.memory_limit is None:
         client = Client()

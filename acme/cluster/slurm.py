@@ -1,32 +1,50 @@
-"""``slurm_cluster_setup`` and :func:`_start_slurm`, the one start of SLURM workers.
-
-``_start_slurm`` (for the sites' set-up and ParallelMap too) resolves partition and
-memory per worker, maps the options onto ``SLURMCluster`` in one function
-(``_jobscript._cluster_kwargs``), scales the cluster and waits for the workers.
-Once the cluster exists, any failure (Ctrl-C included) closes it, cancelling its jobs.
+"""``slurm_cluster_setup`` and :func:`_start_slurm`, the one start of SLURM workers:
+partition and memory, the one mapping onto ``SLURMCluster``, scale, wait. Once the
+cluster exists, any failure (Ctrl-C included) closes it, cancelling its jobs.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._logging import ensure_configured, get_logger
 from ..errors import AcmeTypeError
-from ._jobs import all_jobs
-from ._jobscript import _cluster_kwargs
-from ._options import SlurmOptions, slurm_options
+from ._jobs import all_jobs, wait_for_workers
+from ._options import SlurmOptions, check_text, slurm_options
 from ._resources import available_partitions, pick_partition, worker_memory
-from ._wait import wait_for_workers
 
 if TYPE_CHECKING:
     from dask_jobqueue.slurm import SLURMCluster
     from distributed import Client
 
-__all__ = ["SlurmStart", "_start_slurm", "slurm_cluster_setup"]
+__all__ = ["JOB_NAME", "SlurmStart", "_start_slurm", "slurm_cluster_setup"]
 
 logger = get_logger(__name__)
+#: SLURM job name of the worker jobs acme submits (``squeue --me --name=...``)
+JOB_NAME = "acme-worker"
+# SLURMCluster keywords acme sets itself -> the acme keyword to use instead
+_MAPPED = {
+    "cores": "n_cores",
+    "job_cpu": "n_cores",
+    "memory": "mem_per_worker",
+    "job_mem": "mem_per_worker",
+    "processes": "processes_per_worker",
+    "queue": "partition",
+    "job_extra_directives": "job_extra",
+    "job_extra": "job_extra",
+    "local_directory": "job_extra (--output=...)",
+    "python": "(the running Python)",
+    "n_workers": "n_workers",
+}
+# SLURMCluster keyword -> the acme keyword its value came from (for the messages)
+_SOURCE = {
+    "queue": "partition",
+    "job_extra_directives": "job_extra",
+    "local_directory": "job_extra",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +57,44 @@ class SlurmStart:
     memory_mb: int
 
 
-def _slurm_cluster_class() -> Any:
-    """``SLURMCluster``, imported without letting dask-jobqueue take over Ctrl-C.
+def _cluster_kwargs(
+    options: SlurmOptions, partition: str, memory_mb: int
+) -> dict[str, Any]:
+    """Step 11: acme's options -> ``SLURMCluster`` keywords (the one mapping)."""
+    extra = dict(options.extra)
+    for key in extra:
+        if key in _MAPPED:
+            raise AcmeTypeError(f"`{key}` is set by acme; use `{_MAPPED[key]}` instead")
+    kwargs: dict[str, Any] = {
+        "job_name": JOB_NAME,
+        "cores": options.n_cores,
+        "job_cpu": options.n_cores,
+        "memory": f"{memory_mb}MB",
+        # exact --mem in SLURM's MB; dask-jobqueue would round it up to whole GB
+        "job_mem": f"{memory_mb}M",
+        "processes": options.processes_per_worker,
+        "queue": partition,
+        "python": sys.executable,
+        "job_extra_directives": list(options.job_extra.options),
+    }
+    if options.job_extra.output_dir is not None:
+        kwargs["local_directory"] = str(options.job_extra.output_dir)
+    if "walltime" not in extra:
+        # no time limit unless asked for (dask-jobqueue's default is 30 minutes)
+        skip = list(extra.pop("job_directives_skip", None) or [])
+        kwargs["job_directives_skip"] = [*skip, "#SBATCH -t "]
+    if options.worker_extra_args is not None:
+        kwargs["worker_extra_args"] = list(options.worker_extra_args)
+    if options.scheduler_options is not None:
+        kwargs["scheduler_options"] = dict(options.scheduler_options)
+    kwargs.update(extra)
+    for key, value in kwargs.items():  # also what a site profile or ParallelMap set
+        check_text(value, _SOURCE.get(key, key))
+    return kwargs
 
-    Importing dask_jobqueue replaces the process's SIGINT handler with
-    ``sys.exit`` (its ``runner`` module does so at import); acme puts the
-    caller's handler back, so Ctrl-C keeps raising KeyboardInterrupt.
-    """
+
+def _slurm_cluster_class() -> Any:
+    """``SLURMCluster``; the SIGINT handler (sys.exit) its import installs is undone."""
     previous = signal.getsignal(signal.SIGINT)
     from dask_jobqueue.slurm import SLURMCluster  # lazy: heavy, and see above
 
@@ -55,21 +104,14 @@ def _slurm_cluster_class() -> Any:
 
 
 def _start_slurm(options: SlurmOptions) -> SlurmStart | None:
-    """Resolve partition and memory, submit the worker jobs and wait (step 12).
-
-    Returns None when the user aborted at a prompt.
-    """
+    """Resolve partition and memory, submit and wait (step 12); None: aborted."""
     from distributed import Client  # lazy: import acme must not import distributed
 
+    memory, n_cores = options.memory, options.n_cores
     partition = options.partition or pick_partition(
-        options.partitions,
-        options.default_partition,
-        options.memory.estimated_gb,
-        options.n_cores,
+        options.partitions, options.default_partition, memory.estimated_gb, n_cores
     )
-    memory_mb = worker_memory(
-        partition, options.memory.mb, options.n_cores, options.mem_cushion
-    )
+    memory_mb = worker_memory(partition, memory.mb, n_cores, options.mem_cushion)
     kwargs = _cluster_kwargs(options, partition, memory_mb)
     try:
         cluster = _slurm_cluster_class()(**kwargs)
@@ -107,7 +149,6 @@ def _close(cluster: SLURMCluster) -> None:
         )
 
 
-# the overloads differ only in start_client and the return type
 # fmt: off
 @overload
 def slurm_cluster_setup(
@@ -163,23 +204,17 @@ def slurm_cluster_setup(
     ----------
     partition : str
         SLURM partition for the worker jobs, or "auto" (see the SLURM guide).
-    n_cores : int
-        CPU cores per worker job (``cores_per_worker`` is accepted as an alias).
-    n_workers : int
-        Number of worker jobs to submit.
-    processes_per_worker : int
-        Dask worker processes per job.
+    n_cores, n_workers, processes_per_worker : int
+        CPU cores per worker job (alias ``cores_per_worker``), worker jobs to
+        submit, dask worker processes per job.
     mem_per_worker : str, optional
-        Memory per worker, ``"<n>MB"``/``"<n>GB"``; None or "auto" derives it from
-        the partition.
-    n_workers_startup : int
-        Workers that must be live before the function returns.
-    timeout : int
-        Seconds to wait for ``n_workers_startup`` workers.
-    interactive : bool
-        Ask what to do when the time-out expires (only on a terminal).
-    interactive_wait : int
-        Seconds the time-out question waits before taking its default.
+        ``"<n>MB"``/``"<n>GB"``; None or "auto" derives it from the partition.
+    n_workers_startup, timeout : int
+        Workers that must be live before the function returns, within ``timeout``
+        seconds.
+    interactive, interactive_wait : bool, int
+        Ask what to do when the time-out expires (only on a terminal); seconds
+        the question waits before taking its default.
     start_client : bool
         Return a ``Client`` (True) or the ``SLURMCluster`` (False).
     job_extra : list of str, optional
@@ -192,8 +227,8 @@ def slurm_cluster_setup(
     mem_cushion : int
         MB kept free below the partition's memory cap.
     **kwargs
-        Passed to ``SLURMCluster`` (e.g. ``walltime``, ``account``, ``job_name``:
-        the jobs' name, by default ``acme-worker``).
+        Passed to ``SLURMCluster`` (``walltime``, ``account``, ...); ``job_name``
+        defaults to ``acme-worker``.
 
     Returns
     -------

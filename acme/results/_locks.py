@@ -64,13 +64,7 @@ def _describe(raw: bytes) -> str:
 
 
 class RunLock:
-    """The lock file ``<dir>/.acme_<f>.lock`` of a run; records host, pid, start.
-
-    Parameters
-    ----------
-    path : Path
-        The lock file.
-    """
+    """The lock file ``<dir>/.acme_<f>.lock`` of a run; records host, pid, start."""
 
     def __init__(self, path: Path) -> None:
         self.path, self._key, self._fd = path, _key(path), -1
@@ -86,12 +80,8 @@ class RunLock:
             return "nobody"
 
     def acquire(self) -> None:
-        """Take the lock; a stale one (its holder is gone) is taken over.
-
-        Raises
-        ------
-        OutputExistsError
-            Another live process, or another thread of this one, holds the lock.
+        """Take the lock, or a stale one (its holder is gone); OutputExistsError if
+        another live process, or another thread of this one, holds it.
         """
         start = datetime.now().astimezone().isoformat(timespec="seconds")
         info = {"host": socket.gethostname(), "pid": os.getpid(), "start": start}
@@ -183,10 +173,7 @@ class RunLock:
 def run_is_live(folder: Path) -> bool:
     """Whether this or another live process holds a ``.acme_*.lock`` in ``folder``.
 
-    Parameters
-    ----------
-    folder : Path
-        An output folder. A lock whose state cannot be probed counts as live.
+    A lock whose state cannot be probed counts as live.
     """
     for lock in sorted(folder.glob(".acme_*.lock")):
         with _GUARD:
@@ -216,18 +203,7 @@ def exclusive(path: Path) -> Iterator[None]:
 
     A blocking ``flock`` on the hidden sidecar ``<folder>/.<name>.lock`` (kept:
     removing it would let a waiter lock a deleted file) plus a lock per path in
-    this process. No lease; released on every way out, also when the process dies.
-    On NFS, Linux maps ``flock`` onto POSIX locks, which work across hosts.
-
-    Parameters
-    ----------
-    path : Path
-        The file to write.
-
-    Raises
-    ------
-    OutputError
-        The file system cannot lock the sidecar.
+    this process; no lease. OutputError if the file system cannot lock it.
     """
     lock_file = sidecar(path)
     with _GUARD:
@@ -258,22 +234,11 @@ def _lock_refusal(exc: OSError) -> int | None:
 
 @contextmanager
 def open_h5(path: Path, mode: str) -> Iterator[h5py.File]:
-    """Open ``path`` with h5py, waiting while another process holds it open.
+    """Open ``path`` with h5py (``mode``), waiting while another process holds it.
 
-    HDF5 refuses a file that another process (a reader, a viewer) keeps open;
-    the open is retried with back-off for ``acme.single-file.lock-timeout`` s.
-
-    Parameters
-    ----------
-    path : Path
-        The HDF5 file.
-    mode : str
-        h5py's mode.
-
-    Raises
-    ------
-    OutputError
-        The file stayed locked too long, or its file system cannot lock files.
+    HDF5 refuses a file another process (a reader, a viewer) keeps open; the open
+    is retried with back-off for ``acme.single-file.lock-timeout`` s. OutputError
+    if it stays locked that long or its file system cannot lock files.
     """
     import h5py  # heavy: deferred until a file is written
 

@@ -32,7 +32,7 @@ from acme import (
     slurm_cluster_setup,
 )
 from acme.cluster import _slurm_info, slurm
-from acme.cluster._options import JobExtra, SlurmOptions, slurm_options
+from acme.cluster._options import JobExtra, SlurmOptions, check_text, slurm_options
 from acme.cluster.slurm import _cluster_kwargs
 from acme.errors import AcmeTypeError, AcmeValueError
 
@@ -107,6 +107,12 @@ def test_control_characters_are_refused_with_the_keyword(
     with pytest.raises(AcmeValueError) as info:
         slurm_options(valid, "debug", keywords(**{keyword: value}))
     assert_refused(info.value, keyword, shown)
+
+
+def test_check_text_refuses_a_control_character_in_a_string_or_list():
+    check_text(["--comment=x", "--begin=now"], "job_extra")
+    with pytest.raises(AcmeValueError, match="`partition` has to be free of control"):
+        check_text("debug\necho hi", "partition")
 
 
 @pytest.mark.parametrize(
