@@ -75,7 +75,7 @@ class Packed:
 
     def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
         # out-of-band buffers need protocol 5; older protocols get copies
-        buffers = self.buffers
+        buffers: list[Any] = list(self.buffers)
         if not isinstance(protocol, int) or protocol < 5:
             buffers = [bytes(buffer.raw()) for buffer in buffers]
         return _packed, (self.payload, buffers)
