@@ -389,7 +389,7 @@ def test_site_setup_keyword_errors(
     with pytest.raises((T, V)) as info:
         setup(partition=partition, **{name: value})
     assert_rejected(info.value, expected, SITE_NAMES.get(name, name), tmp_path)
-    assert {argv[0] for argv in sinfo_only.calls} == {"sinfo"}
+    assert {argv[0] for argv in sinfo_only.calls} <= {"sinfo"}  # job_extra: none
 
 
 def test_site_cores_per_worker_error_names_it(no_cluster_start, sinfo_only):

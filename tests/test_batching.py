@@ -1,0 +1,180 @@
+"""Batching: many calls per dask task; results, failures and resume stay per call."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import dask.config
+import h5py
+import pytest
+from distributed import get_worker
+
+from acme import ParallelMap
+from acme._batching import MAX_BYTES, TARGET_SECONDS, BatchSizer, batch_size
+from acme.errors import AcmeValueError, ComputationError
+from acme.results._worker import Budget, Packed, SharedSlot, run_batch
+
+
+def task_key(x):
+    """The dask task that runs this call."""
+    return get_worker().get_current_task()
+
+
+def fails_at_17(x, state):
+    with open(f"{state}/ran-{x}", "a") as stream:
+        stream.write("x")
+    if x == 17:
+        raise ValueError("call 17 fails")
+    return x * 2
+
+
+def lock_at_3(x):
+    return threading.Lock() if x == 3 else x
+
+
+def slow(x):
+    time.sleep(0.2)
+    return get_worker().get_current_task()
+
+
+def plus(x, y):
+    return x + y
+
+
+# --- the size of each task --------------------------------------------------
+
+
+def test_first_calls_go_out_one_per_task():
+    assert BatchSizer(None, slots=2).next(10_000) == 1
+
+
+def test_cheap_calls_fill_a_task_up_to_the_spread():
+    sizer = BatchSizer(None, slots=2)
+    sizer.observe(4, 4e-6)  # 1 µs per call
+    assert sizer.next(10_000) == 1250  # 10,000 / (4 tasks x 2 threads)
+    assert sizer.next(80) == 10  # never fewer than 4 tasks per worker thread
+
+
+def test_call_times_set_the_size_of_a_task():
+    sizer = BatchSizer(None, slots=2)
+    sizer.observe(10, 10 * 0.01)  # 10 ms per call
+    assert sizer.next(1_000_000) == int(TARGET_SECONDS / 0.01)
+    sizer = BatchSizer(None, slots=2)
+    sizer.observe(2, 0.5)  # long calls: one per task
+    assert sizer.next(1_000_000) == 1
+
+
+def test_large_arguments_keep_tasks_small():
+    sizer = BatchSizer(None, slots=1)
+    sizer.observe(10, 1e-5)
+    sizer.observe_input(1, MAX_BYTES // 4)
+    assert sizer.next(1_000_000) == 4
+
+
+def test_a_fixed_size_is_kept_and_everything_may_be_in_flight():
+    sizer = BatchSizer(7, slots=2)
+    assert [sizer.next(100), sizer.next(3)] == [7, 3]
+    assert sizer.in_flight == float("inf")
+    assert BatchSizer(None, slots=3).in_flight == 6
+
+
+@pytest.mark.parametrize("value", ["auto", 1, 50, "12"])
+def test_batch_size_setting(value):
+    expected = None if value == "auto" else int(value)
+    assert batch_size(value) == expected
+
+
+@pytest.mark.parametrize("value", [0, -3, 1.5, True, "many", None, [4]])
+def test_bad_batch_size_names_the_key_the_value_and_what_is_allowed(value):
+    with pytest.raises(AcmeValueError) as info:
+        batch_size(value)
+    message = str(info.value)
+    assert "acme.batch-size" in message
+    assert repr(value) in message
+    assert '"auto" or a positive integer' in message
+
+
+# --- the worker's side --------------------------------------------------------
+
+
+def test_a_task_hands_back_the_calls_past_its_budget():
+    calls = Packed([(i, [i, SharedSlot(0)], {}) for i in range(5)])
+    done = run_batch(plus, lambda i, v: v, False, Budget(0.0, 10**9), [100], calls)
+    assert done.done == [0]
+    assert done.unrun == [1, 2, 3, 4]
+    assert [(c.index, c.value) for c in done.outcomes()] == [(0, 100)]
+
+
+def test_a_task_runs_all_its_calls_without_a_budget():
+    calls = Packed([(i, [i], {"y": SharedSlot(0)}) for i in range(5)])
+    done = run_batch(plus, lambda i, v: v, False, None, [10], calls)
+    assert [c.value for c in done.outcomes()] == [10, 11, 12, 13, 14]
+    assert done.unrun == []
+
+
+# --- end to end on a process-based cluster -----------------------------------
+
+
+def test_cheap_calls_share_tasks(process_client):
+    with ParallelMap(task_key, list(range(2000)), write_worker_results=False) as pmap:
+        keys = pmap.compute()
+    assert len(keys) == 2000
+    assert len(set(keys)) < 200  # far fewer tasks than calls
+
+
+def test_long_calls_keep_one_task_each(process_client):
+    with ParallelMap(slow, list(range(8)), write_worker_results=False) as pmap:
+        keys = pmap.compute()
+    assert len(set(keys)) == 8
+
+
+def test_a_fixed_batch_size_is_used(process_client):
+    with dask.config.set({"acme.batch-size": 25}):
+        with ParallelMap(task_key, list(range(100)), write_worker_results=False) as p:
+            keys = p.compute()
+    assert [keys.count(key) for key in dict.fromkeys(keys)] == [25] * 4
+
+
+def test_one_failing_call_in_a_batch_of_fifty_fails_only_itself(
+    process_client, tmp_path
+):
+    state = tmp_path / "state"
+    state.mkdir()
+    out = tmp_path / "out"
+    with dask.config.set({"acme.batch-size": 50}):
+        pmap = ParallelMap(
+            fails_at_17, list(range(50)), str(state), output_dir=str(out)
+        )
+        with pmap, pytest.raises(ComputationError) as info:
+            pmap.compute()
+    assert info.value.failed == [17]
+    assert isinstance(info.value.exceptions[17], ValueError)
+    with h5py.File(out / "fails_at_17.h5", "r") as h5:
+        for i in set(range(50)) - {17}:
+            assert h5[f"comp_{i}/result_0"][()].tolist() == [2 * i]
+    manifest = json.loads((out / ".acme_fails_at_17.json").read_text())
+    statuses = [call["status"] for call in manifest["calls"]]
+    assert statuses == ["failed" if i == 17 else "done" for i in range(50)]
+
+    with dask.config.set({"acme.batch-size": 50}):
+        again = ParallelMap(
+            fails_at_17, list(range(50)), str(state), output_dir=str(out), resume=True
+        )
+        with again, pytest.raises(ComputationError) as info:
+            again.compute()
+    assert info.value.failed == [17]
+    runs = {p.name: p.read_text() for p in state.iterdir()}
+    assert runs.pop("ran-17") == "xx"  # resume ran only the failed call again
+    assert set(runs.values()) == {"x"}
+
+
+def test_a_value_that_cannot_travel_fails_only_its_call(process_client):
+    with dask.config.set({"acme.batch-size": 10}):
+        pmap = ParallelMap(lock_at_3, list(range(10)), write_worker_results=False)
+        with pmap, pytest.raises(ComputationError) as info:
+            pmap.compute()
+    assert info.value.failed == [3]
+    assert info.value.results[:3] == [0, 1, 2]
+    assert info.value.results[4:] == list(range(4, 10))
