@@ -372,3 +372,22 @@ def test_importing_every_module_has_no_side_effects(tmp_path):
     probe = _probe(tmp_path, import_all=True)
     assert probe["after"] == probe["before"]
     assert probe["events"] == []
+
+
+def test_import_acme_defers_the_heavy_libraries():
+    code = (
+        "import sys, acme; "
+        "print(sorted(m for m in ('dask', 'distributed', 'numpy', 'h5py', 'tqdm') "
+        "if m in sys.modules)); "
+        "print(acme.ParallelMap.__name__, acme.cluster_cleanup.__name__)"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert output == ["[]", "ParallelMap cluster_cleanup"]
+
+
+def test_unknown_names_are_attribute_errors_and_dir_lists_the_public_ones():
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        acme.nope  # noqa: B018
+    assert set(acme.__all__) <= set(dir(acme))
