@@ -18,10 +18,29 @@ from ..broadcast import ArgKind, CallArgs
 __all__ = ["fingerprints", "func_identity"]
 
 
+_BLOCK = 2**20  # bytes of a non-contiguous array copied at a time to hash it
+
+
+def _array_digest(array: Any) -> bytes:
+    """SHA-256 of a plain array's dtype, shape and data, without copying it whole."""
+    hasher = hashlib.sha256(f"ndarray:{array.dtype.str}:{array.shape}".encode())
+    if array.flags.c_contiguous:
+        hasher.update(array.reshape(-1).view("u1").data)
+        return hasher.digest()
+    rows = max(1, _BLOCK // max(1, array[:1].nbytes))
+    for start in range(0, len(array), rows):
+        block = array[start : start + rows].copy()  # one block at a time
+        hasher.update(block.reshape(-1).view("u1").data)
+    return hasher.digest()
+
+
 def _digest(value: Any) -> bytes:
     """SHA-256 of ``value`` serialised with cloudpickle; buffers hashed in place."""
     import cloudpickle  # lazy: only runs that write files fingerprint
+    import numpy as np
 
+    if type(value) is np.ndarray and value.ndim and not value.dtype.hasobject:
+        return _array_digest(value)
     hasher = hashlib.sha256()
     buffers: list[Any] = []
     try:
