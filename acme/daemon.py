@@ -125,6 +125,7 @@ class ACMEdaemon:
         if client is None:
             return None
         as_bool(debug, "`debug` has to be `True` or `False`, not {type}")
+        fixed = batch_size(config.get("batch-size"))
         call_args = call_arguments(
             self.config.argv, self.config.kwargv, self.config.n_calls
         )
@@ -137,7 +138,7 @@ class ACMEdaemon:
                     logger.warning("Running in debug mode")
                     outcome = run_in_process(*self._call, call_args, todo, self._note)
                 else:
-                    outcome = self._run(client, call_args, todo)
+                    outcome = self._run(client, call_args, todo, fixed)
                 outcome.values.update(reused)
                 return self._finish(outcome, len(todo))
             finally:
@@ -198,7 +199,9 @@ class ACMEdaemon:
                 logger.warning("%s", exc)
             self._unsaved = True
 
-    def _run(self, client: Client, call_args: CallArgs, todo: list[int]) -> Outcome:
+    def _run(
+        self, client: Client, call_args: CallArgs, todo: list[int], fixed: int | None
+    ) -> Outcome:
         if client.status != "running":
             raise NoWorkersError(
                 f"the distributed computing client {client} was shut down (by another "
@@ -218,7 +221,7 @@ class ACMEdaemon:
             self._setup.spec.name,
             workers,
         )
-        run = Run(client, self._setup.spec.name, batch_size(config.get("batch-size")))
+        run = Run(client, self._setup.spec.name, fixed)
         try:
             with InterruptGuard():
                 run.submit(*self._call, call_args, todo)

@@ -178,3 +178,16 @@ def test_a_value_that_cannot_travel_fails_only_its_call(process_client):
     assert info.value.failed == [3]
     assert info.value.results[:3] == [0, 1, 2]
     assert info.value.results[4:] == list(range(4, 10))
+
+
+def test_a_bad_batch_size_is_refused_before_anything_runs(client, tmp_path):
+    out = tmp_path / "out"
+    with ParallelMap(plus, [1, 2, 3], 1, output_dir=str(out)) as pmap:
+        pmap.compute()
+        before = sorted(p.name for p in (out / "plus_payload").iterdir())
+        with dask.config.set({"acme.batch-size": "many"}):
+            with pytest.raises(AcmeValueError, match="acme.batch-size"):
+                pmap.compute()
+    assert sorted(p.name for p in (out / "plus_payload").iterdir()) == before
+    manifest = json.loads((out / ".acme_plus.json").read_text())
+    assert [call["status"] for call in manifest["calls"]] == ["done"] * 3
