@@ -160,7 +160,7 @@ class ACMEdaemon:
         with holding(record.layout):
             yield
 
-    def _start(self, call_args: CallArgs) -> tuple[list[int], dict[int, str]]:
+    def _start(self, call_args: CallArgs) -> tuple[list[int], dict[int, StoredFile]]:
         """The calls to run and the reused results; old results of the others go."""
         record, sink = self._setup.record, self._setup.sink
         if record is None:
@@ -250,9 +250,10 @@ class ACMEdaemon:
 
     def _finish(self, outcome: Outcome, submitted: int) -> Any:
         n_calls = self.config.n_calls
-        values = {i: _as_path(v) for i, v in outcome.values.items()}
+        values = outcome.values
         if outcome.errors or len(values) < n_calls:
-            error = failure(outcome, values, n_calls, submitted, self.config.client)
+            paths = {i: _as_path(v) for i, v in values.items()}
+            error = failure(outcome, paths, n_calls, submitted, self.config.client)
             raise error from error.__cause__
         finished = self._setup.sink.finalize([values[i] for i in range(n_calls)])
         self.config.results_container = finished.container
@@ -279,5 +280,5 @@ class ACMEdaemon:
 
 
 def _as_path(value: Any) -> Any:
-    """What the sink's ``finalize`` expects: a stored file's path, else the value."""
+    """What a failure report lists for a call: a stored file's path, else the value."""
     return value.path if isinstance(value, StoredFile) else value

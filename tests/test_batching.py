@@ -186,7 +186,7 @@ def test_a_bad_batch_size_is_refused_before_anything_runs(client, tmp_path):
         pmap.compute()
         before = sorted(p.name for p in (out / "plus_payload").iterdir())
         with dask.config.set({"acme.batch-size": "many"}):
-            with pytest.raises(AcmeValueError, match="acme.batch-size"):
+            with pytest.raises(AcmeValueError, match=r"acme\.batch-size"):
                 pmap.compute()
     assert sorted(p.name for p in (out / "plus_payload").iterdir()) == before
     manifest = json.loads((out / ".acme_plus.json").read_text())

@@ -15,8 +15,9 @@ import h5py
 import numpy as np
 import pytest
 
+import acme.results.hdf5
 from acme._settings import OutputMode, Stacking
-from acme.results._files import atomic_path
+from acme.results._files import StoredFile, atomic_path
 from acme.results.hdf5 import PerCallSink, SingleFileSink, _datasets
 from acme.results.layout import OutputLayout
 from acme.results.pickles import PickleSink, write_pickle
@@ -350,9 +351,9 @@ def test_virtual_container_stacks_per_call_files(tmp_path, shape, axis, expected
     stacking = Stacking(shape, axis, "float32")
     sink = per_call(tmp_path, n_inputs=3, stacking=stacking)
     rows = [np.arange(3.0) + 10 * i for i in range(3)]
-    for index, row in enumerate(rows):
-        store(sink, index, row)
-    sink.finalize([str(sink.layout.result_file(i)) for i in range(3)])
+    stored = [sink.store(index, row) for index, row in enumerate(rows)]
+    assert [file.shape for file in stored] == [(3,), (3,), (3,)]  # reported
+    sink.finalize(stored)
     with h5py.File(tmp_path / f"{NAME}.h5", "r") as h5:
         dataset = h5["result_0"]
         assert dataset.is_virtual
@@ -399,7 +400,7 @@ def test_per_call_write_leaves_no_temporary(tmp_path):
     assert sorted(p.name for p in payload.iterdir()) == [
         f"{NAME}_{i}.h5" for i in range(4)
     ]
-    sink.finalize([str(sink.layout.result_file(i)) for i in range(4)])
+    sink.finalize([StoredFile(str(sink.layout.result_file(i))) for i in range(4)])
     assert temporaries(tmp_path) == []
 
 
@@ -447,7 +448,7 @@ def test_pickle_sink_stores_raw_value(tmp_path):
     assert isinstance(loaded, tuple)
     assert loaded[:2] == (1, "two")
     np.testing.assert_array_equal(loaded[2], np.arange(3))
-    assert sink.finalize([path]).container is None
+    assert sink.finalize([StoredFile(path)]).container is None
     assert temporaries(tmp_path) == []
 
 
@@ -481,3 +482,25 @@ def test_write_pickle_is_atomic(tmp_path):
     with open(target, "rb") as stream:
         assert pickle.load(stream) == {"a": [1, 2]}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["value.pickle"]
+
+
+@pytest.mark.parametrize("reported", [True, False], ids=["reported", "older-manifest"])
+def test_container_is_built_from_what_the_workers_reported(
+    tmp_path, monkeypatch, reported
+):
+    stacking = Stacking((None, 2), 0, "float64")
+    sink = per_call(tmp_path, n_inputs=3, stacking=stacking)
+    stored = [sink.store(i, np.full(2, float(i))) for i in range(3)]
+    if not reported:  # a manifest written before shapes were recorded
+        stored = [StoredFile(file.path) for file in stored]
+    opened = []
+    real_open = acme.results.hdf5.open_h5
+    monkeypatch.setattr(
+        acme.results.hdf5,
+        "open_h5",
+        lambda path, mode: opened.append(mode) or real_open(path, mode),
+    )
+    sink.finalize(stored)
+    assert opened == ([] if reported else ["r"] * 3)
+    with h5py.File(tmp_path / f"{NAME}.h5", "r") as h5:
+        np.testing.assert_array_equal(h5["result_0"][()], [[0, 0], [1, 1], [2, 2]])

@@ -120,7 +120,9 @@ class PerCallSink:
                     h5.create_dataset(f"result_{k}", data=dataset)
         except TypeError:  # ours, or h5py's "No conversion path": pickle it
             return write_pickle(self.layout.emergency_pickle(index), [value])
-        return StoredFile(str(target), tuple(f"result_{k}" for k in range(len(data))))
+        names = tuple(f"result_{k}" for k in range(len(data)))
+        shape = None if self.stacking is None else tuple(np.shape(data[0]))
+        return StoredFile(str(target), names, shape=shape)
 
     def discard(self, indices: Iterable[int], recorded: Mapping[int, Path]) -> None:
         """Remove what earlier runs stored for these calls.
@@ -147,9 +149,9 @@ class PerCallSink:
         except OSError:
             return False
 
-    def finalize(self, files: Sequence[str]) -> Finished:
+    def finalize(self, stored: Sequence[StoredFile]) -> Finished:
         """Build the container, or move everything up if some calls were pickled."""
-        paths = [Path(file) for file in files]
+        paths = [Path(file.path) for file in stored]
         pickled = [p for p in paths if p.suffix == ".pickle"]
         for path in pickled:
             logger.warning(
@@ -158,10 +160,11 @@ class PerCallSink:
             )
         if pickled or any(p.parent != self.layout.payload for p in paths):
             return self._move_up(paths)
-        self._build_container(complete=True)
+        self._build_container(stored)
         logger.log(ANNOUNCE, "SUCCESS!")
         logger.info("Results have been saved to %s", self.layout.container)
-        return Finished(list(files), list(files), str(self.layout.container))
+        files = [str(path) for path in paths]
+        return Finished(files, files, str(self.layout.container))
 
     def _move_up(self, paths: list[Path]) -> Finished:
         layout = self.layout
@@ -187,8 +190,11 @@ class PerCallSink:
         files = [str(p) for p in moved]
         return Finished(files, files, None)
 
-    def _build_container(self, complete: bool = False) -> None:
-        """(Re)write the container atomically: links, or a virtual dataset, extras."""
+    def _build_container(self, stored: Sequence[StoredFile] = ()) -> None:
+        """(Re)write the container atomically: links, or a virtual dataset, extras.
+
+        ``stored``: every call's file once all finished, else nothing.
+        """
         import h5py  # lazy: import acme must not import h5py
 
         container = self.layout.container
@@ -197,24 +203,26 @@ class PerCallSink:
                 for i in range(self.n_calls):
                     h5[f"comp_{i}"] = h5py.ExternalLink(self.layout.link_target(i), "/")
             else:
-                _virtual_dataset(h5, self, complete)
+                _virtual_dataset(h5, self, stored)
 
 
-def _file_info(sink: PerCallSink, index: int) -> tuple[tuple[int, ...], int] | None:
-    """Shape of ``result_0`` and number of datasets of a per-call file, if present."""
-    path = sink.layout.result_file(index)
-    if not path.exists():
-        return None
-    with open_h5(path, "r") as h5:
+def _file_info(stored: StoredFile) -> tuple[tuple[int, ...], int]:
+    """Shape of ``result_0`` and number of datasets of a per-call file.
+
+    Workers report both; only files recorded by an older acme are opened.
+    """
+    if stored.shape is not None and stored.datasets:
+        return stored.shape, len(stored.datasets)
+    with open_h5(Path(stored.path), "r") as h5:
         return tuple(h5["result_0"].shape), len(h5)
 
 
-def _virtual_dataset(h5: Any, sink: PerCallSink, complete: bool) -> None:
+def _virtual_dataset(h5: Any, sink: PerCallSink, stored: Sequence[StoredFile]) -> None:
     import h5py  # lazy: import acme must not import h5py
 
     stacking, n = sink.stacking, sink.n_calls
     assert stacking is not None
-    info = [_file_info(sink, i) if complete else None for i in range(n)]
+    info = [_file_info(file) for file in stored] if stored else [None] * n
     shape = list(stacking.normalised(n))
     inf_axis = next((k for k, s in enumerate(shape) if np.isinf(s)), None)
     slot_axes = [k for k in range(len(shape)) if k != stacking.axis]

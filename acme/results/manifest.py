@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -43,7 +43,7 @@ class Start:
     """
 
     run: list[int]
-    reused: dict[int, str]
+    reused: dict[int, StoredFile]
     recorded: dict[int, Path]
 
 
@@ -282,7 +282,7 @@ class RunRecord:
         skipped (once the arguments are checked again); otherwise all calls run.
         """
         identity = {"fingerprints": fingerprints(call_args)}
-        reused: dict[int, str] = {}
+        reused: dict[int, StoredFile] = {}
         if self.resume:
             difference = _difference(self.data, identity)
             if difference is not None:
@@ -291,7 +291,7 @@ class RunRecord:
                 )
             for index, call in enumerate(self.data["calls"]):
                 if call["status"] == DONE and sink.holds(index, call):
-                    reused[index] = str(self.layout.folder / call["file"])
+                    reused[index] = StoredFile.from_entry(self.layout.folder, call)
         self.data.update(identity)
         todo = [i for i in range(call_args.n_calls) if i not in reused]
         calls = self.data["calls"]
@@ -308,14 +308,7 @@ class RunRecord:
     def mark(self, index: int, status: str, file: str | StoredFile) -> None:
         """Record a call's status and result file (absolute, or as written)."""
         stored = file if isinstance(file, StoredFile) else StoredFile(file)
-        entry: dict[str, Any] = {
-            "status": status,
-            "file": str(Path(stored.path).relative_to(self.layout.folder)),
-        }
-        if stored.datasets:
-            entry["datasets"] = list(stored.datasets)
-        if stored.sha256 is not None:
-            entry.update(size=stored.size, sha256=stored.sha256)
+        entry = stored.entry(self.layout.folder, status)
         with self._lock:
             self.data["calls"][index] = entry
             self._dirty = True
@@ -327,18 +320,10 @@ class RunRecord:
         has settled, so none of them is still being written.
         """
         self._remove_temporaries()
+        folder = self.layout.folder
         for index, file in enumerate(files):
-            entry = self.data["calls"][index]
-            self.mark(
-                index,
-                DONE,
-                StoredFile(
-                    file,
-                    tuple(entry.get("datasets", ())),
-                    entry.get("size"),
-                    entry.get("sha256"),
-                ),
-            )
+            recorded = StoredFile.from_entry(folder, self.data["calls"][index])
+            self.mark(index, DONE, replace(recorded, path=file))
 
     def save(self, force: bool = True) -> None:
         """Write the manifest; unless ``force``, only changes, once per interval.

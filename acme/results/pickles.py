@@ -82,8 +82,9 @@ class PickleSink:
         """Whether the recorded pickle is the one written."""
         return pickle_holds(self.layout.folder / entry["file"], entry)
 
-    def finalize(self, files: Sequence[str]) -> Finished:
+    def finalize(self, stored: Sequence[StoredFile]) -> Finished:
         """The list of pickle files."""
         logger.log(ANNOUNCE, "SUCCESS!")
         logger.info("Results have been saved to %s", self.layout.folder)
-        return Finished(list(files), list(files), None)
+        files = [file.path for file in stored]
+        return Finished(files, files, None)
