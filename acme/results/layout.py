@@ -121,6 +121,11 @@ class OutputLayout:
         return self.folder / f".acme_{self.name}.json"
 
     @property
+    def journal(self) -> Path:
+        """``<dir>/.acme_<f>.journal``: manifest updates while ``compute()`` runs."""
+        return self.folder / f".acme_{self.name}.journal"
+
+    @property
     def lock(self) -> Path:
         """``<dir>/.acme_<f>.lock``: held while a process uses the folder."""
         return self.folder / f".acme_{self.name}.lock"

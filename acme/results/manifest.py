@@ -24,6 +24,7 @@ from ..errors import AcmeValueError, OutputError, OutputExistsError
 from ._files import StoredFile, atomic_path
 from ._locks import RunLock
 from .identity import fingerprints
+from .journal import GENERATION, append, new_generation, replay
 from .layout import OutputLayout
 
 __all__ = ["DONE", "FAILED", "PENDING", "RunRecord", "holding"]
@@ -173,7 +174,7 @@ class RunRecord:
         self.resume = resume
         self._interval = float(config.get("manifest.write-interval"))
         self._saved = 0.0
-        self._dirty = False
+        self._changed: dict[int, dict[str, Any]] = {}  # since the last save
         self._lock = threading.Lock()
 
     @classmethod
@@ -237,6 +238,7 @@ class RunRecord:
         problem = (
             problem
             or _malformed_identity(data)
+            or replay(layout.journal, data)
             or _difference(data, identity)
             or _malformed_calls(data, layout)
         )
@@ -310,8 +312,7 @@ class RunRecord:
         stored = file if isinstance(file, StoredFile) else StoredFile(file)
         entry = stored.entry(self.layout.folder, status)
         with self._lock:
-            self.data["calls"][index] = entry
-            self._dirty = True
+            self.data["calls"][index] = self._changed[index] = entry
 
     def close(self, files: Iterable[str]) -> None:
         """Record the final result files (after moving up) of a finished run.
@@ -326,24 +327,36 @@ class RunRecord:
             self.mark(index, DONE, replace(recorded, path=file))
 
     def save(self, force: bool = True) -> None:
-        """Write the manifest; unless ``force``, only changes, once per interval.
+        """Write the manifest; unless ``force``, append changes once per interval.
+
+        A full save rewrites the manifest under a new journal generation and
+        removes the journal; in between, changes are appended to the journal,
+        so the cost of a save does not grow with the number of calls.
 
         Raises
         ------
         OutputError
-            If the manifest cannot be written (the message names it).
+            If the manifest or its journal cannot be written (the message names it).
         """
         with self._lock:
             now = time.monotonic()
-            if not force and (not self._dirty or now - self._saved < self._interval):
+            journal = self.layout.journal
+            full = force or GENERATION not in self.data
+            if not full and (not self._changed or now - self._saved < self._interval):
                 return
-            text = json.dumps(self.data, indent=1)
+            path = self.layout.manifest if full else journal
             try:
-                with atomic_path(self.layout.manifest) as temporary:
-                    temporary.write_text(text, encoding="utf-8")
+                if full:
+                    self.data[GENERATION] = new_generation()
+                    text = json.dumps(self.data, indent=1)
+                    with atomic_path(path) as temporary:
+                        temporary.write_text(text, encoding="utf-8")
+                    journal.unlink(missing_ok=True)
+                else:
+                    append(journal, self.data[GENERATION], self._changed)
             except OSError as exc:
-                path = self.layout.manifest
                 raise OutputError(
                     f"cannot write the manifest {path}: {exc}", path=str(path)
                 ) from exc
-            self._saved, self._dirty = now, False
+            self._saved = now
+            self._changed = {}
