@@ -142,6 +142,7 @@ class Run:
         self,
         func: Callable[..., Any],
         store: Callable[[int, Any], Any],
+        recover: Callable[[int], Any],
         task_id: bool,
         call_args: CallArgs,
         indices: Sequence[int],
@@ -158,7 +159,7 @@ class Run:
             )
             self._shared = self.scattered
         budget = None if self.sizer.fixed else Budget(3 * TARGET_SECONDS, MAX_BYTES)
-        self._task = functools.partial(run_batch, func, store, task_id, budget)
+        self._task = functools.partial(run_batch, func, store, recover, task_id, budget)
         self._call_args = call_args
         self._pending = deque(indices)
         self._top_up()

@@ -224,7 +224,9 @@ class ACMEdaemon:
         run = Run(client, self._setup.spec.name, fixed)
         try:
             with InterruptGuard():
-                run.submit(*self._call, call_args, todo)
+                func, store, task_id = self._call
+                recover = self._setup.sink.recover
+                run.submit(func, store, recover, task_id, call_args, todo)
                 return run.wait(
                     self.config.verbose is not False,
                     self._note,

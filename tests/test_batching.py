@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
 import time
 
@@ -27,6 +29,15 @@ def fails_at_17(x, state):
         stream.write("x")
     if x == 17:
         raise ValueError("call 17 fails")
+    return x * 2
+
+
+def dies_once_at_5(x, state):
+    with open(os.path.join(state, f"ran-{x}-{time.monotonic_ns()}"), "w"):
+        pass
+    if x == 5 and not os.path.exists(os.path.join(state, "died")):
+        open(os.path.join(state, "died"), "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)  # the worker dies mid-batch
     return x * 2
 
 
@@ -101,7 +112,9 @@ def test_bad_batch_size_names_the_key_the_value_and_what_is_allowed(value):
 
 def test_a_task_hands_back_the_calls_past_its_budget():
     calls = Packed([(i, [i, SharedSlot(0)], {}) for i in range(5)])
-    done = run_batch(plus, lambda i, v: v, False, Budget(0.0, 10**9), [100], calls)
+    done = run_batch(
+        plus, lambda i, v: v, lambda i: None, False, Budget(0.0, 10**9), [100], calls
+    )
     assert done.done == [0]
     assert done.unrun == [1, 2, 3, 4]
     assert [(c.index, c.value) for c in done.outcomes()] == [(0, 100)]
@@ -109,7 +122,7 @@ def test_a_task_hands_back_the_calls_past_its_budget():
 
 def test_a_task_runs_all_its_calls_without_a_budget():
     calls = Packed([(i, [i], {"y": SharedSlot(0)}) for i in range(5)])
-    done = run_batch(plus, lambda i, v: v, False, None, [10], calls)
+    done = run_batch(plus, lambda i, v: v, lambda i: None, False, None, [10], calls)
     assert [c.value for c in done.outcomes()] == [10, 11, 12, 13, 14]
     assert done.unrun == []
 
@@ -191,3 +204,31 @@ def test_a_bad_batch_size_is_refused_before_anything_runs(client, tmp_path):
     assert sorted(p.name for p in (out / "plus_payload").iterdir()) == before
     manifest = json.loads((out / ".acme_plus.json").read_text())
     assert [call["status"] for call in manifest["calls"]] == ["done"] * 3
+
+
+@pytest.mark.parametrize("pickled", [False, True], ids=["hdf5", "pickle"])
+def test_a_dead_worker_costs_only_the_unfinished_calls_of_its_batch(
+    process_client, tmp_path, pickled
+):
+    state, out = tmp_path / "state", tmp_path / "out"
+    state.mkdir()
+    with dask.config.set({"acme.batch-size": 10}):
+        pmap = ParallelMap(
+            dies_once_at_5,
+            list(range(10)),
+            str(state),
+            output_dir=str(out),
+            write_pickle=pickled,
+        )
+        with pmap:
+            files = pmap.compute()
+    ran = [p.name.split("-")[1] for p in state.iterdir() if p.name != "died"]
+    counts = {i: ran.count(str(i)) for i in range(10)}
+    assert counts == {i: 2 if i == 5 else 1 for i in range(10)}
+    assert len(files) == 10
+    if not pickled:
+        with h5py.File(out / "dies_once_at_5.h5", "r") as h5:
+            values = [h5[f"comp_{i}/result_0"][()].tolist() for i in range(10)]
+        assert values == [[2 * i] for i in range(10)]
+    manifest = json.loads((out / ".acme_dies_once_at_5.json").read_text())
+    assert [c["status"] for c in manifest["calls"]] == ["done"] * 10

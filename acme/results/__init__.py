@@ -3,9 +3,10 @@
 A sink's ``store(index, value)`` runs on the worker (it must be picklable and
 idempotent per call) and returns what travels back to the caller: the value, or
 the :class:`~acme.results._files.StoredFile` written. ``prepare()`` creates what
-the mode needs (and is missing), ``discard(indices, recorded)`` removes the results of
-calls about to run again, ``holds(index, entry)`` checks a recorded result of a
-resumed run, and ``finalize(values)`` builds the return value once every call
+the mode needs (and is missing), ``discard(indices, recorded)`` removes the
+results of calls about to run again, ``holds(index, entry)`` checks a recorded
+result of a resumed run, ``recover(index)`` finds a result written before a
+worker died, and ``finalize(values)`` builds the return value once every call
 finished.
 """
 
@@ -39,6 +40,10 @@ class ResultSink(Protocol):
 
     def holds(self, index: int, entry: Mapping[str, Any]) -> bool:
         """Whether call ``index``'s recorded result is present and complete."""
+
+    def recover(self, index: int) -> Any:
+        """On the worker: the file this ``compute()`` already wrote for the call,
+        complete, or None (a task run again after its worker died skips it)."""
 
     def finalize(self, values: Sequence[Any]) -> Finished:
         """``compute()``'s value and the result files, from the stored values."""

@@ -137,6 +137,7 @@ def _resolve(values: Any, shared: Sequence[Any]) -> Any:
 def run_batch(
     func: Callable[..., Any],
     store: Callable[[int, Any], Any],
+    recover: Callable[[int], Any],
     task_id: bool,
     budget: Budget | None,
     shared: Sequence[Any],
@@ -151,6 +152,11 @@ def run_batch(
     store : callable
         ``store(index, value)`` persists a result and returns what goes back
         to the caller (the value, a file description or None).
+    recover : callable
+        ``recover(index)``: the result this ``compute()`` already stored for a
+        call, or None. Calls run in order, so only when the batch's first call
+        has one is this task a re-run after its worker died; then every call
+        already stored is reported, not run again.
     task_id : bool
         Pass ``taskID=index`` to ``func``.
     budget : Budget or None
@@ -165,7 +171,13 @@ def run_batch(
     done = BatchDone()
     stored: list[Any] = []
     start, nbytes = time.perf_counter(), 0
+    rerun = bool(batch) and recover(batch[0][0]) is not None
     for position, (index, args, kwargs) in enumerate(batch):
+        found = recover(index) if rerun else None
+        if found is not None:
+            done.done.append(index)
+            stored.append(found)
+            continue
         values = _resolve(list(kwargs.values()), shared)
         call_kwargs = dict(zip(kwargs, values, strict=True))
         if task_id:

@@ -22,7 +22,7 @@ from ._files import StoredFile, atomic_path
 from ._locks import exclusive, open_h5, sidecar
 from .layout import OutputLayout
 from .memory import Finished, check_slot, split_result
-from .pickles import pickle_holds, write_pickle
+from .pickles import pickle_holds, pickled_file, write_pickle
 
 __all__ = ["NoHdf5EquivalentError", "PerCallSink", "SingleFileSink"]
 
@@ -148,6 +148,17 @@ class PerCallSink:
                 return _has(h5, entry.get("datasets", ["result_0"]))
         except OSError:
             return False
+
+    def recover(self, index: int) -> StoredFile | None:
+        """The call's file if it exists (written atomically: complete)."""
+        target = self.layout.result_file(index)
+        if not target.exists():
+            return pickled_file(self.layout.emergency_pickle(index))
+        with open_h5(target, "r") as h5:
+            names = tuple(sorted(h5, key=lambda name: int(name.split("_")[1])))
+            stacked = self.stacking is not None
+            shape = tuple(h5["result_0"].shape) if stacked else None
+        return StoredFile(str(target), names, shape=shape)
 
     def finalize(self, stored: Sequence[StoredFile]) -> Finished:
         """Build the container, or move everything up if some calls were pickled."""
@@ -324,6 +335,10 @@ class SingleFileSink:
             with exclusive(path), open_h5(path, "r+") as h5:
                 for index in stale:
                     self._clear(h5, index)
+
+    def recover(self, index: int) -> None:
+        """The single file is written in place: a lost call runs again."""
+        return None
 
     def holds(self, index: int, entry: Mapping[str, Any]) -> bool:
         """Whether the file opens and holds the datasets the call wrote."""

@@ -46,6 +46,10 @@ class _NoFiles:
         """Nothing is ever reused."""
         return False
 
+    def recover(self, index: int) -> None:
+        """Values lost with a worker are lost: the call runs again."""
+        return None
+
 
 def split_result(value: Any) -> tuple[Any, list[Any]]:
     """Element 0 of a list/tuple return and the extra values; else ``(value, [])``."""

@@ -15,7 +15,7 @@ from .memory import Finished
 
 logger = get_logger(__name__)
 
-__all__ = ["PickleSink", "pickle_holds", "write_pickle"]
+__all__ = ["PickleSink", "pickle_holds", "pickled_file", "write_pickle"]
 
 
 def write_pickle(target: Path, value: Any) -> StoredFile:
@@ -41,6 +41,16 @@ def write_pickle(target: Path, value: Any) -> StoredFile:
         raise OSError(exc.errno, f"cannot write {target}: {exc.strerror}") from exc
     digest = hashlib.sha256(payload).hexdigest()
     return StoredFile(str(target), size=len(payload), sha256=digest)
+
+
+def pickled_file(path: Path) -> StoredFile | None:
+    """The existing pickle at ``path``, with its size and digest; else None."""
+    try:
+        payload = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    digest = hashlib.sha256(payload).hexdigest()
+    return StoredFile(str(path), size=len(payload), sha256=digest)
 
 
 def pickle_holds(path: Path, entry: Mapping[str, Any]) -> bool:
@@ -81,6 +91,10 @@ class PickleSink:
     def holds(self, index: int, entry: Mapping[str, Any]) -> bool:
         """Whether the recorded pickle is the one written."""
         return pickle_holds(self.layout.folder / entry["file"], entry)
+
+    def recover(self, index: int) -> StoredFile | None:
+        """The call's pickle if it exists (written atomically: complete)."""
+        return pickled_file(self.layout.result_file(index))
 
     def finalize(self, stored: Sequence[StoredFile]) -> Finished:
         """The list of pickle files."""
