@@ -25,6 +25,7 @@ from .cluster._jobs import all_jobs, dead_worker_job, jobs_pending, slurm_report
 from .errors import ComputationError
 from .results._worker import (
     BatchDone,
+    BatchSink,
     Budget,
     Call,
     CallOutcome,
@@ -141,8 +142,7 @@ class Run:
     def submit(
         self,
         func: Callable[..., Any],
-        store: Callable[[int, Any], Any],
-        recover: Callable[[int], Any],
+        sink: BatchSink,
         task_id: bool,
         call_args: CallArgs,
         indices: Sequence[int],
@@ -159,7 +159,7 @@ class Run:
             )
             self._shared = self.scattered
         budget = None if self.sizer.fixed else Budget(3 * TARGET_SECONDS, MAX_BYTES)
-        self._task = functools.partial(run_batch, func, store, recover, task_id, budget)
+        self._task = functools.partial(run_batch, func, sink, task_id, budget)
         self._call_args = call_args
         self._pending = deque(indices)
         self._top_up()

@@ -224,9 +224,8 @@ class ACMEdaemon:
         run = Run(client, self._setup.spec.name, fixed)
         try:
             with InterruptGuard():
-                func, store, task_id = self._call
-                recover = self._setup.sink.recover
-                run.submit(func, store, recover, task_id, call_args, todo)
+                func, _, task_id = self._call
+                run.submit(func, self._setup.sink, task_id, call_args, todo)
                 return run.wait(
                     self.config.verbose is not False,
                     self._note,

@@ -10,6 +10,7 @@ import time
 
 import dask.config
 import h5py
+import numpy as np
 import pytest
 from distributed import get_worker
 
@@ -17,6 +18,7 @@ from acme import ParallelMap
 from acme._batching import MAX_BYTES, TARGET_SECONDS, BatchSizer, batch_size
 from acme.errors import AcmeValueError, ComputationError
 from acme.results._worker import Budget, Packed, SharedSlot, run_batch
+from acme.results.memory import MemorySink
 
 
 def task_key(x):
@@ -112,9 +114,7 @@ def test_bad_batch_size_names_the_key_the_value_and_what_is_allowed(value):
 
 def test_a_task_hands_back_the_calls_past_its_budget():
     calls = Packed([(i, [i, SharedSlot(0)], {}) for i in range(5)])
-    done = run_batch(
-        plus, lambda i, v: v, lambda i: None, False, Budget(0.0, 10**9), [100], calls
-    )
+    done = run_batch(plus, MemorySink(5, None), False, Budget(0.0, 10**9), [100], calls)
     assert done.done == [0]
     assert done.unrun == [1, 2, 3, 4]
     assert [(c.index, c.value) for c in done.outcomes()] == [(0, 100)]
@@ -122,7 +122,7 @@ def test_a_task_hands_back_the_calls_past_its_budget():
 
 def test_a_task_runs_all_its_calls_without_a_budget():
     calls = Packed([(i, [i], {"y": SharedSlot(0)}) for i in range(5)])
-    done = run_batch(plus, lambda i, v: v, lambda i: None, False, None, [10], calls)
+    done = run_batch(plus, MemorySink(5, None), False, None, [10], calls)
     assert [c.value for c in done.outcomes()] == [10, 11, 12, 13, 14]
     assert done.unrun == []
 
@@ -232,3 +232,28 @@ def test_a_dead_worker_costs_only_the_unfinished_calls_of_its_batch(
         assert values == [[2 * i] for i in range(10)]
     manifest = json.loads((out / ".acme_dies_once_at_5.json").read_text())
     assert [c["status"] for c in manifest["calls"]] == ["done"] * 10
+
+
+def row_or_wrong_shape(x):
+    return np.zeros(3) + x if x != 7 else np.zeros(4)
+
+
+def test_single_file_writes_of_a_batch_fail_per_call(process_client, tmp_path):
+    out = tmp_path / "out"
+    with dask.config.set({"acme.batch-size": 50}):
+        pmap = ParallelMap(
+            row_or_wrong_shape,
+            list(range(50)),
+            output_dir=str(out),
+            single_file=True,
+            result_shape=(None, 3),
+        )
+        with pmap, pytest.raises(ComputationError) as info:
+            pmap.compute()
+    assert info.value.failed == [7]
+    assert "cannot be stored in the `result_shape` slot" in str(info.value)
+    with h5py.File(out / "row_or_wrong_shape.h5", "r") as h5:
+        data = h5["result_0"][()]
+    for i in set(range(50)) - {7}:
+        np.testing.assert_array_equal(data[i], np.zeros(3) + i)
+    assert np.isnan(data[7]).all()  # the failed call's slot reads the fill value

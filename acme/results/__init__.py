@@ -28,6 +28,11 @@ __all__ = ["Finished", "ResultSink", "make_sink"]
 class ResultSink(Protocol):
     """Stores results on the workers and assembles the return value."""
 
+    deferred_writes: bool  # a batch's values are stored together, after its calls
+
+    def store_many(self, items: Sequence[tuple[int, Any]]) -> list[Any]:
+        """Persist several values; per item what ``store`` returns, or its error."""
+
     def prepare(self) -> list[Path]:
         """Create what is missing of the mode's folders and files; return those."""
 

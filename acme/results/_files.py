@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StoredFile", "atomic_path"]
+__all__ = ["StoredFile", "atomic_path", "store_each"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,19 @@ class StoredFile:
         if self.shape is not None:
             entry["shape"] = list(self.shape)
         return entry
+
+
+def store_each(
+    store: Callable[[int, Any], Any], items: Sequence[tuple[int, Any]]
+) -> list[Any]:
+    """``store`` every item; per item what it returned, or the exception raised."""
+    results: list[Any] = []
+    for index, value in items:
+        try:
+            results.append(store(index, value))
+        except Exception as exc:
+            results.append(exc)
+    return results
 
 
 @contextlib.contextmanager

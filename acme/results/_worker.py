@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..broadcast import TASK_ID
 
@@ -125,7 +125,7 @@ def _failure(index: int, exc: Exception) -> CallOutcome:
     return CallOutcome(
         index,
         error=_portable(exc),
-        traceback=traceback.format_exc(),
+        traceback="".join(traceback.format_exception(exc)),
         job=os.environ.get("SLURM_JOB_ID"),
     )
 
@@ -134,10 +134,24 @@ def _resolve(values: Any, shared: Sequence[Any]) -> Any:
     return type(values)(shared[v.slot] if type(v) is SharedSlot else v for v in values)
 
 
+class BatchSink(Protocol):
+    """What a batch needs of its sink, on the worker."""
+
+    deferred_writes: bool  # store a batch's values together, after its calls ran
+
+    def store(self, index: int, value: Any) -> Any:
+        """Persist one value; what goes back to the caller."""
+
+    def store_many(self, items: Sequence[tuple[int, Any]]) -> list[Any]:
+        """Persist several; per item what goes back, or the exception it raised."""
+
+    def recover(self, index: int) -> Any:
+        """The result this ``compute()`` already stored for a call, or None."""
+
+
 def run_batch(
     func: Callable[..., Any],
-    store: Callable[[int, Any], Any],
-    recover: Callable[[int], Any],
+    sink: BatchSink,
     task_id: bool,
     budget: Budget | None,
     shared: Sequence[Any],
@@ -149,14 +163,12 @@ def run_batch(
     ----------
     func : callable
         The user function.
-    store : callable
-        ``store(index, value)`` persists a result and returns what goes back
-        to the caller (the value, a file description or None).
-    recover : callable
-        ``recover(index)``: the result this ``compute()`` already stored for a
-        call, or None. Calls run in order, so only when the batch's first call
-        has one is this task a re-run after its worker died; then every call
-        already stored is reported, not run again.
+    sink : BatchSink
+        Stores each value as its call returns, or all of them after the calls
+        (``deferred_writes``: one lock for a batch of single-file writes). Calls
+        run in order, so only when the batch's first call has a recovered result
+        is this task a re-run after its worker died; then every call already
+        stored is reported, not run again.
     task_id : bool
         Pass ``taskID=index`` to ``func``.
     budget : Budget or None
@@ -168,36 +180,88 @@ def run_batch(
         The batch's ``(index, args, kwargs)`` triples.
     """
     batch: list[Call] = calls.unpack()
-    done = BatchDone()
-    stored: list[Any] = []
-    start, nbytes = time.perf_counter(), 0
-    rerun = bool(batch) and recover(batch[0][0]) is not None
+    done, start = BatchDone(), time.perf_counter()
+    results: list[tuple[int, Any]] = []  # index, value or the exception raised
+    rerun = bool(batch) and sink.recover(batch[0][0]) is not None
+    nbytes = 0
     for position, (index, args, kwargs) in enumerate(batch):
-        found = recover(index) if rerun else None
-        if found is not None:
-            done.done.append(index)
-            stored.append(found)
-            continue
-        values = _resolve(list(kwargs.values()), shared)
-        call_kwargs = dict(zip(kwargs, values, strict=True))
-        if task_id:
-            call_kwargs[TASK_ID] = index
-        try:
-            value = store(index, func(*_resolve(args, shared), **call_kwargs))
-        except Exception as exc:
-            done.failed.append(_failure(index, exc))
-            continue
-        done.done.append(index)
-        stored.append(value)
+        value = found = sink.recover(index) if rerun else None
+        if found is None:
+            call_kwargs = {**kwargs, TASK_ID: index} if task_id else kwargs
+            value = _call(func, shared, args, call_kwargs)
+        if found is None and not sink.deferred_writes and not _failed(value):
+            value = _attempt(sink.store, index, value)
+        results.append((index, value))
         nbytes += _nbytes(value)
-        if budget is not None and (
-            nbytes >= budget.nbytes or time.perf_counter() - start >= budget.seconds
-        ):
+        spent = time.perf_counter() - start
+        if budget is not None and (nbytes >= budget.nbytes or spent >= budget.seconds):
             done.unrun = [call[0] for call in batch[position + 1 :]]
             break
+    if sink.deferred_writes:
+        results = _store_deferred(sink, results)
     done.seconds = time.perf_counter() - start
-    _pack_values(done, stored)
+    _settle(done, results)
     return done
+
+
+def _call(
+    func: Callable[..., Any],
+    shared: Sequence[Any],
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+) -> Any:
+    """``func``'s value for one call, or the exception it raised."""
+    values = _resolve(list(kwargs.values()), shared)
+    call_kwargs = dict(zip(kwargs, values, strict=True))
+    try:
+        return func(*_resolve(args, shared), **call_kwargs)
+    except Exception as exc:
+        return _Raised(exc)
+
+
+class _Raised:
+    """An exception a call raised, kept apart from values that are exceptions."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+
+def _failed(value: Any) -> bool:
+    return isinstance(value, _Raised)
+
+
+def _attempt(store: Callable[[int, Any], Any], index: int, value: Any) -> Any:
+    try:
+        return store(index, value)
+    except Exception as exc:
+        return _Raised(exc)
+
+
+def _store_deferred(
+    sink: BatchSink, results: list[tuple[int, Any]]
+) -> list[tuple[int, Any]]:
+    """Store the batch's values in one go (deferring sinks recover nothing)."""
+    new = [(i, v) for i, v in results if not _failed(v)]
+    stored = dict(zip([i for i, _ in new], sink.store_many(new), strict=True))
+    return [(i, v if _failed(v) else _as_raised(stored[i])) for i, v in results]
+
+
+def _as_raised(value: Any) -> Any:
+    return _Raised(value) if isinstance(value, Exception) else value
+
+
+def _settle(done: BatchDone, results: list[tuple[int, Any]]) -> None:
+    """Sort the results into done and failed calls and pack the values."""
+    stored = []
+    for index, value in results:
+        if _failed(value):
+            done.failed.append(_failure(index, value.exc))
+        else:
+            done.done.append(index)
+            stored.append(value)
+    _pack_values(done, stored)
 
 
 def _nbytes(value: Any) -> int:

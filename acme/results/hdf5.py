@@ -18,7 +18,7 @@ import numpy as np
 
 from .._logging import ANNOUNCE, get_logger
 from .._settings import Stacking
-from ._files import StoredFile, atomic_path
+from ._files import StoredFile, atomic_path, store_each
 from ._locks import exclusive, open_h5, sidecar
 from .layout import OutputLayout
 from .memory import Finished, check_slot, split_result
@@ -97,6 +97,11 @@ class PerCallSink:
     layout: OutputLayout
     n_calls: int
     stacking: Stacking | None
+    deferred_writes = False  # each file as soon as its call returns
+
+    def store_many(self, items: Sequence[tuple[int, Any]]) -> list[Any]:
+        """Write each call's file."""
+        return store_each(self.store, items)
 
     def prepare(self) -> list[Path]:
         """Create whatever is missing of folder, payload and container."""
@@ -269,6 +274,7 @@ class SingleFileSink:
     layout: OutputLayout
     n_calls: int
     stacking: Stacking | None
+    deferred_writes = True  # a batch's values under one hold of the lock
 
     def prepare(self) -> list[Path]:
         """Create the folder and the single file if they are missing."""
@@ -301,17 +307,44 @@ class SingleFileSink:
 
     def store(self, index: int, value: Any) -> StoredFile:
         """Write call ``index``'s datasets into the file (replacing old ones)."""
-        data = _datasets(value, self.stacking, index)
-        path = self.layout.container
+        stored = self.store_many([(index, value)])[0]
+        if isinstance(stored, Exception):
+            raise stored
+        return stored  # type: ignore[no-any-return]  # a StoredFile unless raised
+
+    def store_many(self, items: Sequence[tuple[int, Any]]) -> list[Any]:
+        """Write several calls' datasets, holding the lock and the file once.
+
+        Per item the :class:`StoredFile` or the exception its value raised.
+        """
+        results: list[Any] = []
+        prepared: list[tuple[int, list[Any]]] = []
+        for index, value in items:
+            try:
+                prepared.append((index, _datasets(value, self.stacking, index)))
+            except Exception as exc:  # this call fails, the others are written
+                results.append((index, exc))
+        path, written = self.layout.container, []
+        try:
+            if prepared:
+                with exclusive(path), open_h5(path, "r+") as h5:
+                    written = [
+                        (i, _attempt(self._write, h5, i, d)) for i, d in prepared
+                    ]
+        except Exception as exc:  # the file cannot be opened: these calls fail
+            written = [(index, exc) for index, _ in prepared]
+        by_index = dict(results + written)
+        return [by_index[index] for index, _ in items]
+
+    def _write(self, h5: Any, index: int, data: list[Any]) -> StoredFile:
         first = 0 if self.stacking is None else 1
         names = tuple(f"comp_{index}/result_{k}" for k in range(first, len(data)))
-        with exclusive(path), open_h5(path, "r+") as h5:
-            self._clear(h5, index)
-            if self.stacking is not None:
-                _write_slot(h5["result_0"], index, data[0], self.stacking.axis)
-            for name, dataset in zip(names, data[first:], strict=True):
-                h5.create_dataset(name, data=dataset)  # creates the group too
-        return StoredFile(str(path), names)
+        self._clear(h5, index)
+        if self.stacking is not None:
+            _write_slot(h5["result_0"], index, data[0], self.stacking.axis)
+        for name, dataset in zip(names, data[first:], strict=True):
+            h5.create_dataset(name, data=dataset)  # creates the group too
+        return StoredFile(str(self.layout.container), names)
 
     def _clear(self, h5: Any, index: int) -> None:
         """Empty call ``index``'s group; its stacked slot reads the fill value."""
@@ -355,6 +388,14 @@ class SingleFileSink:
         logger.info("Results have been saved to %s", self.layout.container)
         container = str(self.layout.container)
         return Finished([container], [container] * len(files), container)
+
+
+def _attempt(write: Any, h5: Any, index: int, data: list[Any]) -> Any:
+    """``write(h5, index, data)``, or the exception it raised."""
+    try:
+        return write(h5, index, data)
+    except Exception as exc:
+        return exc
 
 
 def _write_slot(dataset: Any, index: int, slot: np.ndarray, axis: int) -> None:

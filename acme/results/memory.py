@@ -11,6 +11,7 @@ import numpy as np
 
 from .._logging import get_logger
 from .._settings import Stacking
+from ._files import store_each
 
 __all__ = ["Finished", "MemorySink", "UserSavesSink", "check_slot", "split_result"]
 
@@ -34,6 +35,7 @@ class _NoFiles:
     """The file handling of sinks that write nothing."""
 
     __slots__ = ()
+    deferred_writes = False
 
     def prepare(self) -> list[Path]:
         """Nothing to create."""
@@ -82,6 +84,10 @@ class MemorySink(_NoFiles):
     def _shape(self, stacking: Stacking) -> tuple[int, ...]:
         return tuple(int(s) for s in stacking.normalised(self.n_calls))
 
+    def store_many(self, items: Sequence[tuple[int, Any]]) -> list[Any]:
+        """Check each value."""
+        return store_each(self.store, items)
+
     def store(self, index: int, value: Any) -> Any:
         """Checked on the worker: a stacked value must fit its slot."""
         if self.stacking is not None:
@@ -110,6 +116,10 @@ class UserSavesSink(_NoFiles):
     def store(self, index: int, value: Any) -> Any:
         """Discard the return value."""
         return None
+
+    def store_many(self, items: Sequence[tuple[int, Any]]) -> list[Any]:
+        """Discard the return values."""
+        return [None] * len(items)
 
     def finalize(self, values: Sequence[Any]) -> Finished:
         """``compute()`` returns None in this mode."""

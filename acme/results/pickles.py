@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .._logging import ANNOUNCE, get_logger
-from ._files import StoredFile, atomic_path
+from ._files import StoredFile, atomic_path, store_each
 from .layout import OutputLayout
 from .memory import Finished
 
@@ -68,6 +68,7 @@ class PickleSink:
     """``<dir>/<f>_<i>.pickle`` holding each call's raw return value."""
 
     layout: OutputLayout
+    deferred_writes = False
 
     def prepare(self) -> list[Path]:
         """Create the output folder if it is missing."""
@@ -82,6 +83,10 @@ class PickleSink:
             return write_pickle(self.layout.result_file(index), value)
         except TypeError as exc:
             raise TypeError(f"call {index}: {exc}") from exc
+
+    def store_many(self, items: Sequence[tuple[int, Any]]) -> list[Any]:
+        """Pickle each value."""
+        return store_each(self.store, items)
 
     def discard(self, indices: Iterable[int], recorded: Mapping[int, Path]) -> None:
         """Remove the pickles of calls about to run again."""
