@@ -130,20 +130,29 @@ class ACMEdaemon:
             self.config.argv, self.config.kwargv, self.config.n_calls
         )
         _logging.use_file(self._setup.log_file, self._setup.log_level)
-        with self._holding_folder():
-            todo, reused = self._start(call_args)
-            self._unsaved = False
-            try:
-                if debug:
-                    logger.warning("Running in debug mode")
-                    outcome = run_in_process(*self._call, call_args, todo, self._note)
-                else:
-                    outcome = self._run(client, call_args, todo, fixed)
-                outcome.values.update(reused)
-                return self._finish(outcome, len(todo))
-            finally:
-                self._save_record()
-                _logging.flush()
+        try:
+            with self._holding_folder():
+                return self._compute(client, call_args, debug, fixed)
+        except KeyboardInterrupt:  # also while fingerprinting or finalising
+            self._shut_down_owned()
+            raise
+
+    def _compute(
+        self, client: Client, call_args: CallArgs, debug: bool, fixed: int | None
+    ) -> Any:
+        todo, reused = self._start(call_args)
+        self._unsaved = False
+        try:
+            if debug:
+                logger.warning("Running in debug mode")
+                outcome = run_in_process(*self._call, call_args, todo, self._note)
+            else:
+                outcome = self._run(client, call_args, todo, fixed)
+            outcome.values.update(reused)
+            return self._finish(outcome, len(todo))
+        finally:
+            self._save_record()
+            _logging.flush()
 
     @property
     def _call(self) -> tuple[Callable[..., Any], Callable[[int, Any], Any], bool]:
@@ -232,15 +241,14 @@ class ACMEdaemon:
                     lambda: self._save_record(force=False),
                 )
         except KeyboardInterrupt:
-            self._interrupted(run)
+            logger.warning("Interrupted: cancelling %s's tasks", self._setup.spec.name)
+            run.cancel()
             raise
         finally:
             run.release()
 
-    def _interrupted(self, run: Run) -> None:
-        """Ctrl-C: cancel our tasks; shut down a client this map started."""
-        logger.warning("Interrupted: cancelling %s's tasks", self._setup.spec.name)
-        run.cancel()
+    def _shut_down_owned(self) -> None:
+        """Ctrl-C: shut down a client this map started (a user's client stays)."""
         handle = self._setup.handle
         if handle is not None and handle.owned and handle.client is self.config.client:
             self.config.client = None

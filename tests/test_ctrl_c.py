@@ -108,6 +108,37 @@ if __name__ == "__main__":
 """
 
 
+# Ctrl-C outside the submit/wait block: while compute() fingerprints the
+# arguments. The shared value's second pickling (the first is the constructor's
+# fingerprint) announces itself and blocks, so SIGINT lands there.
+_FINGERPRINT_MAIN = r"""
+class Slow:
+    pickled = 0
+
+    def __reduce__(self):
+        Slow.pickled += 1
+        if Slow.pickled == 2:
+            say("ACME-TEST: fingerprinting")
+            time.sleep(30)
+        return (Slow, ())
+
+
+def plus(x, slow):
+    return x + 1
+
+
+if __name__ == "__main__":
+    pmap = ParallelMap(plus, [1, 2, 3], Slow(), n_workers=2, output_dir="out")
+    say("MARKER")
+    client = pmap.daemon.client
+    try:
+        pmap.compute()
+    except KeyboardInterrupt:
+        say("ACME-TEST: caught KeyboardInterrupt")
+    say(f"ACME-TEST: status {client.status}")
+"""
+
+
 def _script(main: str) -> str:
     source = _COMMON + main
     return source.replace("STARTED", STARTED).replace("MARKER", MARKER)
@@ -116,6 +147,7 @@ def _script(main: str) -> str:
 OWNED_CLIENT = _script(_OWNED_MAIN)
 USER_CLIENT = _script(_USER_MAIN)
 GC_CALLBACK = _script(_GC_MAIN)
+FINGERPRINTING = _script(_FINGERPRINT_MAIN)
 
 
 @dataclass
@@ -301,4 +333,21 @@ def test_ctrl_c_during_a_gc_callback_is_not_lost(run_child):
     assert returncode != 0, child.text()
     assert "Successfully shut down" in child.err(), child.text()
     assert child.err().rstrip().endswith("KeyboardInterrupt"), child.text()
+    assert _still_running(family) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_fingerprinting_shuts_down_the_client_acme_started(run_child):
+    child = run_child(FINGERPRINTING)
+    child.wait_for("out", MARKER)
+    child.wait_for("out", "ACME-TEST: fingerprinting")
+    family = _descendants(child.process.pid)
+    assert family, "the cluster's worker processes should be running"
+    child.process.send_signal(signal.SIGINT)
+    returncode = child.finish()
+    out, err = child.out(), child.err()
+    assert returncode == 0, child.text()
+    assert "ACME-TEST: caught KeyboardInterrupt" in out, child.text()
+    assert "ACME-TEST: status closed" in out, child.text()
+    assert "Successfully shut down" in err, child.text()
     assert _still_running(family) == []
