@@ -22,6 +22,7 @@ from ._batching import MAX_BYTES, TARGET_SECONDS, BatchSizer
 from ._logging import get_logger
 from .broadcast import TASK_ID, CallArgs
 from .cluster._jobs import all_jobs, dead_worker_job, jobs_pending, slurm_report
+from .cluster.client import worker_threads
 from .errors import ComputationError
 from .results._worker import (
     BatchDone,
@@ -100,7 +101,7 @@ def _calls(
 
 def run_in_process(
     func: Callable[..., Any],
-    store: Callable[[int, Any], Any],
+    sink: BatchSink,
     task_id: bool,
     call_args: CallArgs,
     indices: Sequence[int],
@@ -110,7 +111,7 @@ def run_in_process(
     outcome = Outcome()
     for index, args, kwargs in _calls(call_args, indices, call_args.shared):
         call_kwargs = {**kwargs, TASK_ID: index} if task_id else kwargs
-        call = CallOutcome(index, store(index, func(*args, **call_kwargs)))
+        call = CallOutcome(index, sink.store(index, func(*args, **call_kwargs)))
         outcome.add(call)
         on_result(call)
     return outcome
@@ -130,14 +131,15 @@ class Run:
         self.batches: dict[Any, list[int]] = {}
         self.scattered: list[Future[Any]] = []
         self.stall = Stall()
-        self.sizer = BatchSizer(fixed, _threads(client))
+        self.sizer = BatchSizer(fixed, worker_threads(client))
         self._done = threading.Event()
         self._pending: deque[int] = deque()
         self._submitted = 0
         self._token = uuid.uuid4().hex
         self._task: Callable[..., Any] = run_batch
         self._shared: Sequence[Any] = ()
-        self._call_args: CallArgs | None = None
+        self._call_args = CallArgs(0, [], [], {})  # until submit()
+        self._placeholders: list[SharedSlot] = []
 
     def submit(
         self,
@@ -161,19 +163,18 @@ class Run:
         budget = None if self.sizer.fixed else Budget(3 * TARGET_SECONDS, MAX_BYTES)
         self._task = functools.partial(run_batch, func, sink, task_id, budget)
         self._call_args = call_args
+        self._placeholders = [SharedSlot(slot) for slot in range(len(self._shared))]
         self._pending = deque(indices)
         self._top_up()
 
     def _top_up(self) -> list[Future[Any]]:
         """Submit batches until enough are in flight; the new futures."""
-        assert self._call_args is not None
         sizer, new = self.sizer, []
-        placeholders = [SharedSlot(slot) for slot in range(len(self._shared))]
         in_flight = sum(not future.done() for future in self.futures)
         while self._pending and in_flight < sizer.in_flight and not self.stall:
             size = sizer.next(len(self._pending))
             indices = [self._pending.popleft() for _ in range(size)]
-            calls = Packed(list(_calls(self._call_args, indices, placeholders)))
+            calls = Packed(list(_calls(self._call_args, indices, self._placeholders)))
             sizer.observe_input(size, calls.nbytes)
             self._submitted += 1
             key = f"{self.name}-{self._token}-{self._submitted}"
@@ -231,7 +232,7 @@ class Run:
         while not self._done.wait(1.0):
             on_tick()
             try:
-                threads = _threads(self.client)
+                threads = worker_threads(self.client)
                 alive = threads > 0 or jobs_pending(self.client)
             except Exception:  # a closing client ends the watch
                 return
@@ -282,12 +283,6 @@ class Run:
     def release(self) -> None:
         """Drop references to this run's futures so the cluster frees them."""
         self.futures, self.scattered = [], []
-
-
-def _threads(client: Client) -> int:
-    """Worker threads connected to ``client``'s scheduler."""
-    workers = client.scheduler_info(n_workers=-1).get("workers", {})
-    return sum(int(worker.get("nthreads", 1)) for worker in workers.values())
 
 
 def failure(

@@ -155,9 +155,9 @@ class ACMEdaemon:
             _logging.flush()
 
     @property
-    def _call(self) -> tuple[Callable[..., Any], Callable[[int, Any], Any], bool]:
+    def _call(self) -> tuple[Callable[..., Any], ResultSink, bool]:
         setup = self._setup
-        return self.config.func, setup.sink.store, setup.spec.has_task_id
+        return self.config.func, setup.sink, setup.spec.has_task_id
 
     @contextlib.contextmanager
     def _holding_folder(self) -> Iterator[None]:
@@ -233,8 +233,7 @@ class ACMEdaemon:
         run = Run(client, self._setup.spec.name, fixed)
         try:
             with InterruptGuard():
-                func, _, task_id = self._call
-                run.submit(func, self._setup.sink, task_id, call_args, todo)
+                run.submit(*self._call, call_args, todo)
                 return run.wait(
                     self.config.verbose is not False,
                     self._note,

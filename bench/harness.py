@@ -496,20 +496,15 @@ def _per_call_ms(median: float | None, cell: Cell) -> float | None:
 
 def revision() -> str:
     """Return the git commit of the checkout (``+dirty`` with local changes)."""
-    git = ["git", "-C", str(BENCH)]
+
+    def git(*args: str) -> str:
+        command = ["git", "-C", str(BENCH), *args]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
     try:
-        commit = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        changes = subprocess.run(
-            [*git, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        commit = git("rev-parse", "--short", "HEAD")
+        changes = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + ("+dirty" if changes else "")

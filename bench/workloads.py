@@ -268,7 +268,22 @@ def _first_difference(got: Sequence[Any], expected: Sequence[Any]) -> str:
     return "results differ"
 
 
-class TinyMem(Workload):
+class InMemory(Workload):
+    """A workload whose calls of ``func`` return their results to the caller."""
+
+    func: Callable[..., Any]
+
+    def acme(self, inputs: Inputs, ctx: Context) -> Any:
+        return _parallel_map(self.func, inputs, ctx, write_worker_results=False)
+
+    def dask(self, inputs: Inputs, ctx: Context) -> Any:
+        return _dask_map(self.func, inputs, ctx)
+
+    def joblib(self, inputs: Inputs, ctx: Context) -> Any:
+        return _joblib_map(self.func, inputs)
+
+
+class TinyMem(InMemory):
     """``f(x, y, z) = (x + y) * z`` per element of ``x``, results in memory."""
 
     name = "tiny-mem"
@@ -281,14 +296,7 @@ class TinyMem(Workload):
         expected = [f(x, Y, Z) for x in items]
         return Inputs(calls, items, {"y": Y, "z": Z}, expected)
 
-    def acme(self, inputs: Inputs, ctx: Context) -> Any:
-        return _parallel_map(f, inputs, ctx, write_worker_results=False)
-
-    def dask(self, inputs: Inputs, ctx: Context) -> Any:
-        return _dask_map(f, inputs, ctx)
-
-    def joblib(self, inputs: Inputs, ctx: Context) -> Any:
-        return _joblib_map(f, inputs)
+    func = staticmethod(f)
 
 
 class TinyH5(TinyMem):
@@ -371,7 +379,7 @@ def _stack(paths: Sequence[str]) -> np.ndarray:
     return out
 
 
-class Sleep(Workload):
+class Sleep(InMemory):
     """Calls that only sleep: scheduling and dispatch, no CPU."""
 
     name = "sleep"
@@ -383,20 +391,13 @@ class Sleep(Workload):
         items = list(range(calls))
         return Inputs(calls, items, {"seconds": NAP_S}, items)
 
-    def acme(self, inputs: Inputs, ctx: Context) -> Any:
-        return _parallel_map(nap, inputs, ctx, write_worker_results=False)
-
-    def dask(self, inputs: Inputs, ctx: Context) -> Any:
-        return _dask_map(nap, inputs, ctx)
-
-    def joblib(self, inputs: Inputs, ctx: Context) -> Any:
-        return _joblib_map(nap, inputs)
+    func = staticmethod(nap)
 
     def ideal_s(self, calls: int, workers: int = 2) -> float | None:
         return -(-calls // workers) * NAP_S
 
 
-class LargeArg(Workload):
+class LargeArg(InMemory):
     """One 50 MB array shared by every call; small results in memory."""
 
     name = "large-arg"
@@ -413,14 +414,7 @@ class LargeArg(Workload):
         expected = arr[:calls].sum(axis=1)
         return Inputs(calls, list(range(calls)), {"arr": arr}, expected)
 
-    def acme(self, inputs: Inputs, ctx: Context) -> Any:
-        return _parallel_map(row_sum, inputs, ctx, write_worker_results=False)
-
-    def dask(self, inputs: Inputs, ctx: Context) -> Any:
-        return _dask_map(row_sum, inputs, ctx)
-
-    def joblib(self, inputs: Inputs, ctx: Context) -> Any:
-        return _joblib_map(row_sum, inputs)
+    func = staticmethod(row_sum)
 
     def check(self, inputs: Inputs, result: Any) -> None:
         values = np.array([_scalar(value) for value in result], dtype=np.float64)

@@ -281,14 +281,22 @@ def _still_running(procs: list[psutil.Process]) -> list[psutil.Process]:
     return running
 
 
-def _interrupt_during_compute(child: Child) -> list[psutil.Process]:
-    child.wait_for("out", MARKER)
-    child.wait_for("err", "Preparing")
-    child.wait_for("out", STARTED)  # the calls run: SIGINT hits the wait for them
+def _interrupt_after(child: Child, *lines: tuple[str, str]) -> list[psutil.Process]:
+    """SIGINT once the child printed ``lines`` ((stream, text) pairs, in order).
+
+    Returns the child's processes (the cluster's) at that moment.
+    """
+    for stream, text in (("out", MARKER), *lines):
+        child.wait_for(stream, text)
     family = _descendants(child.process.pid)
     assert family, "the cluster's worker processes should be running"
     child.process.send_signal(signal.SIGINT)
     return family
+
+
+def _interrupt_during_compute(child: Child) -> list[psutil.Process]:
+    # the calls run: SIGINT hits the wait for them
+    return _interrupt_after(child, ("err", "Preparing"), ("out", STARTED))
 
 
 @pytest.mark.slow
@@ -324,10 +332,7 @@ def test_ctrl_c_keeps_a_client_the_user_started(run_child):
 @pytest.mark.slow
 def test_ctrl_c_during_a_gc_callback_is_not_lost(run_child):
     child = run_child(GC_CALLBACK)
-    child.wait_for("out", MARKER)
-    child.wait_for("out", "ACME-TEST: in gc callback")
-    family = _descendants(child.process.pid)
-    child.process.send_signal(signal.SIGINT)
+    family = _interrupt_after(child, ("out", "ACME-TEST: in gc callback"))
     returncode = child.finish(timeout=25, repeat_dropped=False)
     assert "ACME-TEST: compute returned" not in child.out(), child.text()
     assert returncode != 0, child.text()
@@ -339,11 +344,7 @@ def test_ctrl_c_during_a_gc_callback_is_not_lost(run_child):
 @pytest.mark.slow
 def test_ctrl_c_while_fingerprinting_shuts_down_the_client_acme_started(run_child):
     child = run_child(FINGERPRINTING)
-    child.wait_for("out", MARKER)
-    child.wait_for("out", "ACME-TEST: fingerprinting")
-    family = _descendants(child.process.pid)
-    assert family, "the cluster's worker processes should be running"
-    child.process.send_signal(signal.SIGINT)
+    family = _interrupt_after(child, ("out", "ACME-TEST: fingerprinting"))
     returncode = child.finish()
     out, err = child.out(), child.err()
     assert returncode == 0, child.text()

@@ -6,7 +6,7 @@ Ownership is recorded per run in a :class:`ClientHandle`, never in globals.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._checks import must_be
 from .._logging import ensure_configured, get_logger
@@ -15,7 +15,13 @@ from ..errors import AcmeTypeError
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["ClientHandle", "cluster_cleanup", "find_client", "live_workers"]
+__all__ = [
+    "ClientHandle",
+    "cluster_cleanup",
+    "find_client",
+    "live_workers",
+    "worker_threads",
+]
 
 logger = get_logger(__name__)
 
@@ -41,8 +47,17 @@ def find_client() -> Client | None:
 
 def live_workers(client: Client) -> int:
     """Number of workers currently connected to ``client``'s scheduler."""
+    return len(_workers(client))
+
+
+def worker_threads(client: Client) -> int:
+    """Threads of the workers currently connected to ``client``'s scheduler."""
+    return sum(int(worker.get("nthreads", 1)) for worker in _workers(client))
+
+
+def _workers(client: Client) -> list[dict[str, Any]]:
     info = client.scheduler_info(n_workers=-1)
-    return len(info.get("workers", {}))
+    return list(info.get("workers", {}).values())
 
 
 def _describe(client: Client) -> str:

@@ -31,7 +31,7 @@ class ResultSink(Protocol):
     deferred_writes: bool  # a batch's values are stored together, after its calls
 
     def store_many(self, items: Sequence[tuple[int, Any]]) -> list[Any]:
-        """Persist several values; per item what ``store`` returns, or its error."""
+        """Persist several values; per item what ``store`` returns, or ``Raised``."""
 
     def prepare(self) -> list[Path]:
         """Create what is missing of the mode's folders and files; return those."""

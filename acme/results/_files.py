@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["StoredFile", "atomic_path", "store_each"]
+__all__ = ["Raised", "StoredFile", "StoresEach", "atomic_path", "attempt"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,15 +33,16 @@ class StoredFile:
     def from_entry(cls, folder: Path, entry: Mapping[str, Any]) -> StoredFile:
         """The file a manifest entry records (a malformed shape is left out)."""
         shape = entry.get("shape")
-        valid = isinstance(shape, list) and all(
-            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
-        )
+        if not isinstance(shape, list) or not all(
+            type(n) is int and n >= 0 for n in shape
+        ):
+            shape = None
         return cls(
             str(folder / entry["file"]),
             tuple(entry.get("datasets", ())),
             entry.get("size"),
             entry.get("sha256"),
-            tuple(shape) if valid and isinstance(shape, list) else None,
+            None if shape is None else tuple(shape),
         )
 
     def entry(self, folder: Path, status: str) -> dict[str, Any]:
@@ -59,17 +60,36 @@ class StoredFile:
         return entry
 
 
-def store_each(
-    store: Callable[[int, Any], Any], items: Sequence[tuple[int, Any]]
-) -> list[Any]:
-    """``store`` every item; per item what it returned, or the exception raised."""
-    results: list[Any] = []
-    for index, value in items:
-        try:
-            results.append(store(index, value))
-        except Exception as exc:
-            results.append(exc)
-    return results
+class Raised:
+    """An exception raised for a call, kept apart from values that are exceptions."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+
+def attempt(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)``, or the exception it raised as :class:`Raised`."""
+    try:
+        return function(*args, **kwargs)
+    except Exception as exc:
+        return Raised(exc)
+
+
+class StoresEach:
+    """Sinks that store every value as soon as its call returns."""
+
+    __slots__ = ()
+    deferred_writes = False
+
+    def store(self, index: int, value: Any) -> Any:
+        """Persist call ``index``'s value; what travels back to the caller."""
+        raise NotImplementedError
+
+    def store_many(self, items: Sequence[tuple[int, Any]]) -> list[Any]:
+        """Store each item; per item what ``store`` returned, or :class:`Raised`."""
+        return [attempt(self.store, index, value) for index, value in items]
 
 
 @contextlib.contextmanager

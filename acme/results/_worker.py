@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..broadcast import TASK_ID
+from ._files import Raised, attempt
 
 __all__ = ["BatchDone", "Budget", "CallOutcome", "Packed", "SharedSlot", "run_batch"]
 
@@ -181,7 +182,7 @@ def run_batch(
     """
     batch: list[Call] = calls.unpack()
     done, start = BatchDone(), time.perf_counter()
-    results: list[tuple[int, Any]] = []  # index, value or the exception raised
+    results: list[tuple[int, Any]] = []  # index, and the value or Raised
     rerun = bool(batch) and sink.recover(batch[0][0]) is not None
     nbytes = 0
     for position, (index, args, kwargs) in enumerate(batch):
@@ -189,8 +190,8 @@ def run_batch(
         if found is None:
             call_kwargs = {**kwargs, TASK_ID: index} if task_id else kwargs
             value = _call(func, shared, args, call_kwargs)
-        if found is None and not sink.deferred_writes and not _failed(value):
-            value = _attempt(sink.store, index, value)
+        if found is None and not sink.deferred_writes and not isinstance(value, Raised):
+            value = attempt(sink.store, index, value)
         results.append((index, value))
         nbytes += _nbytes(value)
         spent = time.perf_counter() - start
@@ -210,53 +211,26 @@ def _call(
     args: Sequence[Any],
     kwargs: dict[str, Any],
 ) -> Any:
-    """``func``'s value for one call, or the exception it raised."""
+    """``func``'s value for one call, or :class:`Raised`."""
     values = _resolve(list(kwargs.values()), shared)
     call_kwargs = dict(zip(kwargs, values, strict=True))
-    try:
-        return func(*_resolve(args, shared), **call_kwargs)
-    except Exception as exc:
-        return _Raised(exc)
-
-
-class _Raised:
-    """An exception a call raised, kept apart from values that are exceptions."""
-
-    __slots__ = ("exc",)
-
-    def __init__(self, exc: Exception) -> None:
-        self.exc = exc
-
-
-def _failed(value: Any) -> bool:
-    return isinstance(value, _Raised)
-
-
-def _attempt(store: Callable[[int, Any], Any], index: int, value: Any) -> Any:
-    try:
-        return store(index, value)
-    except Exception as exc:
-        return _Raised(exc)
+    return attempt(func, *_resolve(args, shared), **call_kwargs)
 
 
 def _store_deferred(
     sink: BatchSink, results: list[tuple[int, Any]]
 ) -> list[tuple[int, Any]]:
     """Store the batch's values in one go (deferring sinks recover nothing)."""
-    new = [(i, v) for i, v in results if not _failed(v)]
+    new = [(i, v) for i, v in results if not isinstance(v, Raised)]
     stored = dict(zip([i for i, _ in new], sink.store_many(new), strict=True))
-    return [(i, v if _failed(v) else _as_raised(stored[i])) for i, v in results]
-
-
-def _as_raised(value: Any) -> Any:
-    return _Raised(value) if isinstance(value, Exception) else value
+    return [(i, stored.get(i, v)) for i, v in results]
 
 
 def _settle(done: BatchDone, results: list[tuple[int, Any]]) -> None:
     """Sort the results into done and failed calls and pack the values."""
     stored = []
     for index, value in results:
-        if _failed(value):
+        if isinstance(value, Raised):
             done.failed.append(_failure(index, value.exc))
         else:
             done.done.append(index)

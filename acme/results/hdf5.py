@@ -18,7 +18,7 @@ import numpy as np
 
 from .._logging import ANNOUNCE, get_logger
 from .._settings import Stacking
-from ._files import StoredFile, atomic_path, store_each
+from ._files import Raised, StoredFile, StoresEach, atomic_path, attempt
 from ._locks import exclusive, open_h5, sidecar
 from .layout import OutputLayout
 from .memory import Finished, check_slot, split_result
@@ -91,17 +91,12 @@ def _has(h5: Any, names: Iterable[str]) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class PerCallSink:
+class PerCallSink(StoresEach):
     """``<dir>/<f>_payload/<f>_<i>.h5`` per call, collected by ``<dir>/<f>.h5``."""
 
     layout: OutputLayout
     n_calls: int
     stacking: Stacking | None
-    deferred_writes = False  # each file as soon as its call returns
-
-    def store_many(self, items: Sequence[tuple[int, Any]]) -> list[Any]:
-        """Write each call's file."""
-        return store_each(self.store, items)
 
     def prepare(self) -> list[Path]:
         """Create whatever is missing of folder, payload and container."""
@@ -307,34 +302,27 @@ class SingleFileSink:
 
     def store(self, index: int, value: Any) -> StoredFile:
         """Write call ``index``'s datasets into the file (replacing old ones)."""
-        stored = self.store_many([(index, value)])[0]
-        if isinstance(stored, Exception):
-            raise stored
-        return stored  # type: ignore[no-any-return]  # a StoredFile unless raised
+        stored: StoredFile | Raised = self.store_many([(index, value)])[0]
+        if isinstance(stored, Raised):
+            raise stored.exc
+        return stored
 
     def store_many(self, items: Sequence[tuple[int, Any]]) -> list[Any]:
         """Write several calls' datasets, holding the lock and the file once.
 
-        Per item the :class:`StoredFile` or the exception its value raised.
+        Per item the :class:`StoredFile`, or :class:`Raised` for a value that
+        cannot be written (the others are written all the same).
         """
-        results: list[Any] = []
-        prepared: list[tuple[int, list[Any]]] = []
-        for index, value in items:
-            try:
-                prepared.append((index, _datasets(value, self.stacking, index)))
-            except Exception as exc:  # this call fails, the others are written
-                results.append((index, exc))
-        path, written = self.layout.container, []
+        data = {i: attempt(_datasets, v, self.stacking, i) for i, v in items}
+        ready = [(i, d) for i, d in data.items() if not isinstance(d, Raised)]
+        path, written = self.layout.container, {}
         try:
-            if prepared:
+            if ready:
                 with exclusive(path), open_h5(path, "r+") as h5:
-                    written = [
-                        (i, _attempt(self._write, h5, i, d)) for i, d in prepared
-                    ]
+                    written = {i: attempt(self._write, h5, i, d) for i, d in ready}
         except Exception as exc:  # the file cannot be opened: these calls fail
-            written = [(index, exc) for index, _ in prepared]
-        by_index = dict(results + written)
-        return [by_index[index] for index, _ in items]
+            written = {index: Raised(exc) for index, _ in ready}
+        return [written.get(index, data[index]) for index, _ in items]
 
     def _write(self, h5: Any, index: int, data: list[Any]) -> StoredFile:
         first = 0 if self.stacking is None else 1
@@ -388,14 +376,6 @@ class SingleFileSink:
         logger.info("Results have been saved to %s", self.layout.container)
         container = str(self.layout.container)
         return Finished([container], [container] * len(files), container)
-
-
-def _attempt(write: Any, h5: Any, index: int, data: list[Any]) -> Any:
-    """``write(h5, index, data)``, or the exception it raised."""
-    try:
-        return write(h5, index, data)
-    except Exception as exc:
-        return exc
 
 
 def _write_slot(dataset: Any, index: int, slot: np.ndarray, axis: int) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._logging import get_logger
 from .._settings import Stacking
-from ._files import store_each
+from ._files import StoresEach
 
 __all__ = ["Finished", "MemorySink", "UserSavesSink", "check_slot", "split_result"]
 
@@ -31,11 +31,10 @@ class Finished:
     container: str | None = None
 
 
-class _NoFiles:
+class _NoFiles(StoresEach):
     """The file handling of sinks that write nothing."""
 
     __slots__ = ()
-    deferred_writes = False
 
     def prepare(self) -> list[Path]:
         """Nothing to create."""
@@ -84,10 +83,6 @@ class MemorySink(_NoFiles):
     def _shape(self, stacking: Stacking) -> tuple[int, ...]:
         return tuple(int(s) for s in stacking.normalised(self.n_calls))
 
-    def store_many(self, items: Sequence[tuple[int, Any]]) -> list[Any]:
-        """Check each value."""
-        return store_each(self.store, items)
-
     def store(self, index: int, value: Any) -> Any:
         """Checked on the worker: a stacked value must fit its slot."""
         if self.stacking is not None:
@@ -116,10 +111,6 @@ class UserSavesSink(_NoFiles):
     def store(self, index: int, value: Any) -> Any:
         """Discard the return value."""
         return None
-
-    def store_many(self, items: Sequence[tuple[int, Any]]) -> list[Any]:
-        """Discard the return values."""
-        return [None] * len(items)
 
     def finalize(self, values: Sequence[Any]) -> Finished:
         """``compute()`` returns None in this mode."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .._logging import ANNOUNCE, get_logger
-from ._files import StoredFile, atomic_path, store_each
+from ._files import StoredFile, StoresEach, atomic_path
 from .layout import OutputLayout
 from .memory import Finished
 
@@ -39,18 +39,21 @@ def write_pickle(target: Path, value: Any) -> StoredFile:
             temporary.write_bytes(payload)
     except OSError as exc:
         raise OSError(exc.errno, f"cannot write {target}: {exc.strerror}") from exc
+    return _record(target, payload)
+
+
+def _record(path: Path, payload: bytes) -> StoredFile:
+    """A pickle file as written: its size and SHA-256."""
     digest = hashlib.sha256(payload).hexdigest()
-    return StoredFile(str(target), size=len(payload), sha256=digest)
+    return StoredFile(str(path), size=len(payload), sha256=digest)
 
 
 def pickled_file(path: Path) -> StoredFile | None:
     """The existing pickle at ``path``, with its size and digest; else None."""
     try:
-        payload = path.read_bytes()
+        return _record(path, path.read_bytes())
     except FileNotFoundError:
         return None
-    digest = hashlib.sha256(payload).hexdigest()
-    return StoredFile(str(path), size=len(payload), sha256=digest)
 
 
 def pickle_holds(path: Path, entry: Mapping[str, Any]) -> bool:
@@ -64,11 +67,10 @@ def pickle_holds(path: Path, entry: Mapping[str, Any]) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class PickleSink:
+class PickleSink(StoresEach):
     """``<dir>/<f>_<i>.pickle`` holding each call's raw return value."""
 
     layout: OutputLayout
-    deferred_writes = False
 
     def prepare(self) -> list[Path]:
         """Create the output folder if it is missing."""
@@ -83,10 +85,6 @@ class PickleSink:
             return write_pickle(self.layout.result_file(index), value)
         except TypeError as exc:
             raise TypeError(f"call {index}: {exc}") from exc
-
-    def store_many(self, items: Sequence[tuple[int, Any]]) -> list[Any]:
-        """Pickle each value."""
-        return store_each(self.store, items)
 
     def discard(self, indices: Iterable[int], recorded: Mapping[int, Path]) -> None:
         """Remove the pickles of calls about to run again."""
