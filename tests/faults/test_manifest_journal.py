@@ -76,11 +76,16 @@ def test_updates_are_appended_and_the_manifest_is_rewritten_only_at_the_end(
     seen: list[tuple[int, str]] = []
     stop = threading.Event()
 
-    def watch():
+    def watch():  # pairs of journal and manifest of one generation
         while not stop.is_set():
-            if journal.exists():
-                lines = len(journal.read_text().splitlines())
-                seen.append((lines, manifest.read_text()))
+            try:
+                lines = journal.read_text().splitlines()
+                text = manifest.read_text()
+                same = json.loads(lines[0])["journal"] == json.loads(text)["journal"]
+            except (FileNotFoundError, IndexError, ValueError):  # between writes
+                same = False
+            if same:
+                seen.append((len(lines), text))
             time.sleep(0.01)
 
     with dask.config.set({"acme.manifest.write-interval": 0.05}):
