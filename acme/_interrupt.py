@@ -1,18 +1,26 @@
-"""Ctrl-C during ``compute()``: make sure the KeyboardInterrupt arrives.
+"""Ctrl-C during ``compute()`` and while acme shuts down what it started.
 
 Python drops a KeyboardInterrupt raised while the main thread runs a gc callback
 or a finaliser, and distributed installs such callbacks; a Ctrl-C then seemed to
-do nothing. The guard remembers the signal and delivers it again.
+do nothing. The guard remembers the signal and delivers it again. While a
+cluster shuts down, :func:`interrupts_held` keeps one more Ctrl-C from cutting
+the shutdown short.
 """
 
 from __future__ import annotations
 
 import _thread
+import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["InterruptGuard"]
+from ._logging import get_logger
+
+__all__ = ["InterruptGuard", "interrupts_held"]
+
+logger = get_logger(__name__)
 
 
 class InterruptGuard:
@@ -53,3 +61,34 @@ class InterruptGuard:
             self._ended.set()
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+
+
+@contextlib.contextmanager
+def interrupts_held(what: str) -> Iterator[None]:
+    """Finish ``what`` (a shutdown) even if Ctrl-C is pressed meanwhile.
+
+    In the main thread, the first Ctrl-C inside the block is logged and raised as
+    KeyboardInterrupt once the block has ended; a second one interrupts at once
+    (a way out of a shutdown that hangs). Elsewhere, or where SIGINT's handler
+    was not installed from Python, the block runs unchanged.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is None:
+        yield
+        return
+    presses = 0
+
+    def hold(signum: int, frame: Any) -> None:
+        nonlocal presses
+        presses += 1
+        if presses > 1:
+            raise KeyboardInterrupt
+        logger.warning("Still %s; press Ctrl-C again to abandon it", what)
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if presses:
+        raise KeyboardInterrupt

@@ -2,11 +2,15 @@
 
 A few randomly chosen calls each run in a child Python process on this host; the
 resident memory of that process and its children is sampled once per second, and
-the process is ended after ``acme.memory-estimate.max-seconds``.
+the process is ended after ``acme.memory-estimate.max-seconds``. It never outlives
+the estimate: it is killed with its children when the estimate ends in any way
+(Ctrl-C, a Jupyter interrupt, which signals only the kernel), and it exits by
+itself when its parent dies.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import pickle
 import random
@@ -24,9 +28,15 @@ from .broadcast import CallArgs
 __all__ = ["estimate_memory_gb"]
 
 logger = get_logger(__name__)
-# the caller's sys.path comes first, so that func's module can be imported
+# the caller's sys.path comes first, so that func's module can be imported; a
+# thread ends the child when its parent is gone
 _CHILD = (
-    "import pickle, sys\n"
+    "import os, pickle, sys, threading, time\n"
+    "def orphaned(parent=os.getppid()):\n"
+    "    while os.getppid() == parent:\n"
+    "        time.sleep(0.5)\n"
+    "    os._exit(1)\n"
+    "threading.Thread(target=orphaned, daemon=True).start()\n"
     "with open(sys.argv[1], 'rb') as stream:\n"
     "    sys.path[:] = pickle.load(stream)\n"
     "    import cloudpickle\n"
@@ -36,26 +46,43 @@ _CHILD = (
 
 
 def _peak_rss(process: subprocess.Popen[bytes], max_seconds: float) -> int:
-    """Largest resident memory (bytes) of ``process`` and its children."""
+    """Largest resident memory (bytes) of ``process`` and its children.
+
+    The process (and what it started) is killed when it runs past
+    ``max_seconds`` and whenever the sampling ends with an exception.
+    """
     import psutil  # lazy: guaranteed by distributed, needed only here
 
     peak, waited = 0, 0.0
     watched = psutil.Process(process.pid)
-    while True:
-        try:
-            members = [watched, *watched.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in members))
-        except psutil.Error:
-            pass
-        try:
-            process.wait(timeout=1.0)
-            return peak
-        except subprocess.TimeoutExpired:
-            waited += 1.0
-        if waited >= max_seconds:
-            process.kill()
-            process.wait()
-            return peak
+    members: list[Any] = [watched]
+    try:
+        while waited < max_seconds:
+            try:
+                sampled = [watched, *watched.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in sampled))
+                members = sampled
+            except psutil.Error:
+                pass
+            try:
+                process.wait(timeout=1.0)
+                return peak
+            except subprocess.TimeoutExpired:
+                waited += 1.0
+        return peak
+    finally:
+        _kill(process, members)
+
+
+def _kill(process: subprocess.Popen[bytes], members: list[Any]) -> None:
+    """End ``process`` and the children it had when last sampled."""
+    import psutil  # lazy: see _peak_rss
+
+    for member in reversed(members):  # the children first
+        with contextlib.suppress(psutil.Error):
+            member.kill()
+    process.kill()  # a no-op once it exited
+    process.wait()
 
 
 def _profile(

@@ -16,10 +16,10 @@ from . import _logging, config
 from ._batching import batch_size
 from ._checks import as_bool, must_be
 from ._execution import Outcome, Run, failure, run_in_process
-from ._interrupt import InterruptGuard
+from ._interrupt import InterruptGuard, interrupts_held
 from ._settings import Settings, StopClient
 from .broadcast import CallArgs, FuncSpec, call_arguments
-from .cluster.client import ClientHandle, cluster_cleanup, live_workers
+from .cluster.client import ClientHandle, cluster_cleanup, live_workers, shut_down
 from .errors import AcmeTypeError, NoWorkersError, OutputError
 from .results import ResultSink
 from .results._files import StoredFile
@@ -240,8 +240,13 @@ class ACMEdaemon:
                     lambda: self._save_record(force=False),
                 )
         except KeyboardInterrupt:
-            logger.warning("Interrupted: cancelling %s's tasks", self._setup.spec.name)
-            run.cancel()
+            name = self._setup.spec.name
+            logger.warning("Interrupted: cancelling %s's tasks", name)
+            with (
+                contextlib.suppress(KeyboardInterrupt),
+                interrupts_held(f"cancelling {name}'s tasks"),
+            ):
+                run.cancel()
             raise
         finally:
             run.release()
@@ -252,7 +257,9 @@ class ACMEdaemon:
         if handle is not None and handle.owned and handle.client is self.config.client:
             self.config.client = None
             try:
-                cluster_cleanup(handle.client)
+                shut_down(handle.client, hurry=True)
+            except KeyboardInterrupt:
+                pass  # pressed again: the interrupt being handled is raised anyway
             except Exception as exc:  # the interrupt is what the caller must see
                 logger.warning("Shutting down the client failed: %s", exc)
 

@@ -139,6 +139,30 @@ if __name__ == "__main__":
 """
 
 
+# A cluster whose shutdown takes SECONDS (the first time), so that a Ctrl-C can be
+# pressed while acme shuts it down; a real shutdown is not slow on demand.
+_SLOW_CLOSE_MAIN = r"""
+CLOSE = LocalCluster.close
+
+
+def slow_close(self, *args, **kwargs):
+    if not getattr(self, "acme_test_slowed", False):
+        self.acme_test_slowed = True
+        say("ACME-TEST: closing")
+        time.sleep(SECONDS)
+    return CLOSE(self, *args, **kwargs)
+
+
+if __name__ == "__main__":
+    LocalCluster.close = slow_close
+    with ParallelMap(
+        slow_func, list(range(8)), write_worker_results=False, n_workers=2
+    ) as pmap:
+        say("MARKER")
+        pmap.compute()
+"""
+
+
 def _script(main: str) -> str:
     source = _COMMON + main
     return source.replace("STARTED", STARTED).replace("MARKER", MARKER)
@@ -148,6 +172,10 @@ OWNED_CLIENT = _script(_OWNED_MAIN)
 USER_CLIENT = _script(_USER_MAIN)
 GC_CALLBACK = _script(_GC_MAIN)
 FINGERPRINTING = _script(_FINGERPRINT_MAIN)
+
+
+def slow_close(seconds: float) -> str:
+    return _script(_SLOW_CLOSE_MAIN).replace("SECONDS", str(seconds))
 
 
 @dataclass
@@ -352,3 +380,35 @@ def test_ctrl_c_while_fingerprinting_shuts_down_the_client_acme_started(run_chil
     assert "ACME-TEST: status closed" in out, child.text()
     assert "Successfully shut down" in err, child.text()
     assert _still_running(family) == []
+
+
+@pytest.mark.slow
+def test_second_ctrl_c_waits_for_the_shutdown(run_child):
+    child = run_child(slow_close(3))
+    family = _interrupt_during_compute(child)
+    child.wait_for("out", "ACME-TEST: closing")
+    child.process.send_signal(signal.SIGINT)  # while acme shuts the cluster down
+    returncode = child.finish(repeat_dropped=False)
+    err = child.err()
+    assert returncode != 0, child.text()
+    assert "Still shutting down LocalCluster" in err, child.text()
+    assert "press Ctrl-C again to abandon it" in err, child.text()
+    assert "Successfully shut down" in err, child.text()
+    assert err.rstrip().endswith("KeyboardInterrupt"), child.text()
+    assert _still_running(family) == []
+
+
+@pytest.mark.slow
+def test_third_ctrl_c_abandons_a_shutdown_that_hangs(run_child):
+    child = run_child(slow_close(120))
+    family = _interrupt_during_compute(child)
+    child.wait_for("out", "ACME-TEST: closing")
+    child.process.send_signal(signal.SIGINT)
+    child.wait_for("err", "press Ctrl-C again to abandon it")
+    child.process.send_signal(signal.SIGINT)
+    returncode = child.finish(timeout=30, repeat_dropped=False)
+    err = child.err()
+    assert returncode != 0, child.text()
+    assert "Successfully shut down" not in err, child.text()
+    assert "KeyboardInterrupt" in err, child.text()
+    assert _still_running(family) == []  # the workers had been stopped already

@@ -76,6 +76,11 @@ def sleep_after_marker(x, marker):
     return x
 
 
+def sleep_past_the_walltime(x):
+    time.sleep(300)
+    return x
+
+
 def memory_estimate_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if "Estimating memory" in line]
 
@@ -324,6 +329,28 @@ def test_cancelled_job(tmp_path):
     assert "Parallel computation failed: 1/1 tasks failed or stalled" in message
     assert f"SLURM job {job}" in message
     assert "cancelled" in message
+    assert wait_gone([job]) == []
+
+
+@pytest.mark.slow
+def test_job_that_hits_its_walltime(tmp_path):
+    # SLURM checks time limits every 30 s: the 1-minute job ends 60-90 s after it began
+    client, job, output = start_one_worker(tmp_path, walltime="00:01:00")
+    try:
+        with (
+            dask.config.set({"acme.stall-timeout": 5}),
+            ParallelMap(
+                sleep_past_the_walltime, [0], write_worker_results=False
+            ) as pmap,
+            pytest.raises(ComputationError) as info,
+        ):
+            pmap.compute()
+    finally:
+        cluster_cleanup(client)
+    message = str(info.value)
+    assert "Parallel computation failed: 1/1 tasks failed or stalled" in message
+    assert f"SLURM job {job}: TIMEOUT: reached its time limit (walltime)" in message
+    assert str(output) in message
     assert wait_gone([job]) == []
 
 

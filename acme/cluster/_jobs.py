@@ -83,18 +83,44 @@ def _output_file(fields: dict[str, str], job_id: str) -> Path | None:
     return Path(path.replace("%j", job_id).replace("%A", job_id))
 
 
+_MEANINGS = {
+    "OUT_OF_MEMORY": "killed for exceeding its memory limit (--mem)",
+    "CANCELLED": "cancelled (scancel or an administrator)",
+    "TIMEOUT": "reached its time limit (walltime)",
+    "NODE_FAIL": "its node failed",
+    "PREEMPTED": "preempted by a job of higher priority",
+}
+
+
+def _end(state: str, text: str) -> str | None:
+    """How a job ended, from its SLURM state and its output file's slurmstepd lines.
+
+    The output file comes first: a job killed for its memory or its time limit
+    can be listed as CANCELLED, and SLURM forgets ended jobs.
+    """
+    if state == "OUT_OF_MEMORY" or any(marker in text for marker in _MEMORY_MARKERS):
+        return "OUT_OF_MEMORY"
+    if state == "TIMEOUT" or "due to time limit" in text:
+        return "TIMEOUT"
+    if state == "PREEMPTED" or "due to preemption" in text:
+        return "PREEMPTED"
+    if state == "CANCELLED" or "cancelled" in text:
+        return "CANCELLED"
+    return state if state in _MEANINGS else None
+
+
 def _verdict(fields: dict[str, str], output: Path | None) -> str:
-    state = fields.get("JobState", "unknown (SLURM no longer lists it)")
     text = ""
     if output is not None and output.is_file():
         text = output.read_text(errors="replace")[-20000:].lower()
-    if state == "OUT_OF_MEMORY" or any(m in text for m in _MEMORY_MARKERS):
-        return f"{state}: killed for exceeding its memory limit (--mem)"
-    if state == "CANCELLED" or "cancelled" in text:
-        return f"{state}: cancelled (scancel or an administrator)"
+    state = fields.get("JobState", "")
+    end = _end(state, text)
+    shown = state or end or "unknown (SLURM no longer lists it)"
+    if end is not None:
+        return f"{shown}: {_MEANINGS[end]}"
     reason = fields.get("Reason", "")
     exit_code = fields.get("ExitCode", "")
-    return f"{state} (reason {reason}, exit code {exit_code})"
+    return f"{shown} (reason {reason}, exit code {exit_code})"
 
 
 def _job_line(job_id: str) -> str:
