@@ -21,7 +21,8 @@ from . import config
 from ._batching import MAX_BYTES, TARGET_SECONDS, BatchSizer
 from ._logging import get_logger
 from .broadcast import TASK_ID, CallArgs
-from .cluster._jobs import all_jobs, dead_worker_job, jobs_pending, slurm_report
+from .cluster._jobs import all_jobs, dead_worker_job, slurm_report
+from .cluster._watch import JobWatch
 from .cluster.client import worker_threads
 from .errors import ComputationError
 from .results._worker import (
@@ -78,6 +79,7 @@ class Outcome:
     tracebacks: dict[int, str] = field(default_factory=dict)
     jobs: dict[int, str] = field(default_factory=dict)
     stalled: bool = False
+    cluster_jobs: set[str] = field(default_factory=set)  # SLURM jobs while it ran
 
     def add(self, outcome: CallOutcome) -> None:
         """Record one call."""
@@ -203,8 +205,9 @@ class Run:
 
         outcome = Outcome()
         total = sum(map(len, self.batches.values())) + len(self._pending)
+        jobs = JobWatch.of(self.client)
         watchdog = threading.Thread(
-            target=self._watch, args=(on_tick,), daemon=True, name="acme-watch"
+            target=self._watch, args=(on_tick, jobs), daemon=True, name="acme-watch"
         )
         watchdog.start()
         try:
@@ -223,27 +226,41 @@ class Run:
         finally:
             self._done.set()
         outcome.stalled = bool(self.stall)
+        outcome.cluster_jobs = set(jobs.jobs) if jobs is not None else set()
         return outcome
 
-    def _watch(self, on_tick: Callable[[], None]) -> None:
-        """Tick; cancel the pending tasks once no worker has been alive for a while."""
+    def _watch(self, on_tick: Callable[[], None], jobs: JobWatch | None) -> None:
+        """Tick; give the pending calls up once no worker can come back.
+
+        That is at once when every SLURM worker job has ended, and after
+        ``acme.stall-timeout`` seconds without a live worker or a queued job.
+        """
         limit = float(config.get("stall-timeout"))
         idle_since: float | None = None
         while not self._done.wait(1.0):
             on_tick()
             try:
                 threads = worker_threads(self.client)
-                alive = threads > 0 or jobs_pending(self.client)
+                if jobs is not None:
+                    jobs.poll()
             except Exception:  # a closing client ends the watch
                 return
             self.sizer.slots = max(1, threads)  # workers come and go
+            if threads == 0 and jobs is not None and jobs.all_ended:
+                self._give_up("every SLURM worker job ended")
+                return
+            alive = threads > 0 or (jobs is not None and jobs.waiting)
             now = time.monotonic()
             idle_since = None if alive else (idle_since or now)
             if idle_since is not None and now - idle_since >= limit:
-                self.stall.declare(f"no live worker for {limit:.0f} s")
-                pending = [f for f in list(self.futures) if not f.done()]
-                self.client.cancel(pending, force=True)
+                self._give_up(f"no live worker for {limit:.0f} s")
                 return
+
+    def _give_up(self, reason: str) -> None:
+        """Declare the pending calls stalled for ``reason`` and cancel their tasks."""
+        self.stall.declare(reason)
+        pending = [f for f in list(self.futures) if not f.done()]
+        self.client.cancel(pending, force=True)
 
     def _collect(self, future: Future[Any], result: Any) -> list[CallOutcome]:
         """Per-call outcomes of a settled task (``result``: its value if finished)."""
@@ -310,7 +327,7 @@ def failure(
     cluster = getattr(client, "cluster", None)
     jobs = {outcome.jobs[i] for i in failed if i in outcome.jobs}
     if outcome.stalled:
-        jobs.update(all_jobs(cluster))
+        jobs.update(all_jobs(cluster), outcome.cluster_jobs)
     lines.extend(slurm_report(jobs))
     if first is not None and first in outcome.tracebacks:
         lines.append(

@@ -81,6 +81,12 @@ def sleep_past_the_walltime(x):
     return x
 
 
+def sleep_marked(x, folder, seconds):
+    Path(folder, f"{x}-{os.environ['SLURM_JOB_ID']}").touch()
+    time.sleep(seconds)
+    return x
+
+
 def memory_estimate_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if "Estimating memory" in line]
 
@@ -220,18 +226,24 @@ def test_explicit_memory_with_auto_partition_skips_profiling(tmp_path, acme_log)
 # -- failures on SLURM workers --------------------------------------------------------
 
 
-def start_one_worker(tmp_path, **kwargs):
+def start_workers(tmp_path, n_workers, **kwargs):
+    """A SLURM client with ``n_workers`` 1 GB workers on ``debug``; its job ids."""
     logs = tmp_path / "slurm-logs"
     logs.mkdir()
     client = slurm_cluster_setup(
         partition="debug",
-        n_workers=1,
+        n_workers=n_workers,
+        n_workers_startup=n_workers,
         mem_per_worker="1GB",
         interactive=False,
         job_extra=[f"--output={logs}/slurm-%j.out"],
         **kwargs,
     )
-    [job] = cluster_job_ids(client.cluster, 1)
+    return client, cluster_job_ids(client.cluster, n_workers), logs
+
+
+def start_one_worker(tmp_path, **kwargs):
+    client, [job], logs = start_workers(tmp_path, 1, **kwargs)
     return client, job, logs / f"slurm-{job}.out"
 
 
@@ -352,6 +364,79 @@ def test_job_that_hits_its_walltime(tmp_path):
     assert f"SLURM job {job}: TIMEOUT: reached its time limit (walltime)" in message
     assert str(output) in message
     assert wait_gone([job]) == []
+
+
+def cancel_when_a_call_runs(started, jobs, cancelled):
+    """A thread: once a call started, scancel ``jobs`` (None: the job running it)."""
+
+    def cancel():
+        try:
+            wait_until(lambda: any(started.iterdir()), 60, "a call to start", 0.1)
+            name = next(started.iterdir()).name
+        finally:  # also when no call starts: compute() must not hang
+            victims = jobs or [name.split("-")[1]]
+            cancelled.update(jobs=victims, at=time.time())
+            subprocess.run(["scancel", *victims], timeout=30, check=False)
+
+    return threading.Thread(target=cancel, daemon=True)
+
+
+@pytest.mark.slow
+def test_ended_job_is_reported_and_the_other_worker_finishes(tmp_path, acme_log):
+    client, jobs, _ = start_workers(tmp_path, 2)
+    started, cancelled = tmp_path / "started", {}
+    started.mkdir()
+    canceller = cancel_when_a_call_runs(started, None, cancelled)
+    try:
+        with ParallelMap(
+            sleep_marked, list(range(4)), str(started), 3, write_worker_results=False
+        ) as pmap:
+            canceller.start()
+            results = pmap.compute()
+    finally:
+        canceller.join(timeout=90)
+        cluster_cleanup(client)
+    assert results == [0, 1, 2, 3]
+    [victim] = cancelled["jobs"]
+    [ended] = [r for r in acme_log.records if "Worker job ended" in r.getMessage()]
+    assert f"SLURM job {victim}: CANCELLED: cancelled" in ended.getMessage()
+    assert ended.created - cancelled["at"] < 20  # polled every 5 s
+    assert wait_gone(jobs) == []
+
+
+@pytest.mark.slow
+def test_run_whose_jobs_all_ended_stops_at_once(tmp_path):
+    client, jobs, logs = start_workers(tmp_path, 2)
+    started, cancelled = tmp_path / "started", {}
+    started.mkdir()
+    canceller = cancel_when_a_call_runs(started, jobs, cancelled)
+    try:
+        with (
+            dask.config.set({"acme.stall-timeout": 600}),
+            # per-call values only: no scattered data whose loss would end the run
+            ParallelMap(
+                sleep_marked,
+                list(range(4)),
+                [str(started)] * 4,
+                [60] * 4,
+                write_worker_results=False,
+            ) as pmap,
+            pytest.raises(ComputationError) as info,
+        ):
+            canceller.start()
+            pmap.compute()
+        waited = time.time() - cancelled["at"]
+    finally:
+        canceller.join(timeout=90)
+        cluster_cleanup(client)
+    assert waited < 30, f"compute() ended {waited:.0f} s after the jobs"  # not 600 s
+    message = str(info.value)
+    assert "Parallel computation failed: 4/4 tasks failed or stalled" in message
+    assert "call 0: RuntimeError: stalled: every SLURM worker job ended" in message
+    for job in jobs:
+        assert f"SLURM job {job}: CANCELLED: cancelled" in message
+        assert str(logs / f"slurm-{job}.out") in message
+    assert wait_gone(jobs) == []
 
 
 # -- Ctrl-C ---------------------------------------------------------------------------

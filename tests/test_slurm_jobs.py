@@ -6,6 +6,7 @@ memory or cancelled) are checked end to end in ``test_pmap_slurm.py``.
 
 from __future__ import annotations
 
+import dask
 import pytest
 from distributed import Client
 from slurm_helpers import (
@@ -16,12 +17,13 @@ from slurm_helpers import (
 
 from acme import slurm_cluster_setup
 from acme.cluster import _slurm_info
-from acme.cluster._jobs import all_jobs, dead_worker_job, jobs_pending, slurm_report
+from acme.cluster._jobs import all_jobs, dead_worker_job, slurm_report
+from acme.cluster._watch import JobWatch
 
 
 def test_a_local_cluster_has_no_jobs(client):
     assert all_jobs(client.cluster) == []
-    assert jobs_pending(client) is False
+    assert JobWatch.of(client) is None
     assert all_jobs(None) == []
 
 
@@ -62,7 +64,16 @@ def test_a_pending_job_is_seen(tmp_path):
     try:
         [job] = cluster_job_ids(cluster, 1)
         assert all_jobs(cluster) == [job]
-        wait_until(lambda: jobs_pending(client), 30, f"job {job} to be pending")
+        watch = JobWatch.of(client)
+
+        def pending():
+            watch.poll()
+            return watch.waiting
+
+        with dask.config.set({"acme.slurm.poll-interval": 0}):
+            wait_until(pending, 30, f"job {job} to be pending")
+        assert watch.ended == {}
+        assert not watch.all_ended
         [line] = slurm_report([job])
         assert line.startswith(f"SLURM job {job}: PENDING (reason ")
     finally:

@@ -1,5 +1,5 @@
-"""The SLURM jobs behind a cluster's workers: waiting for them to start, whether
-any are queued, and what became of them.
+"""The SLURM jobs behind a cluster's workers: waiting for them to start, and
+what became of them.
 
 At the start-up time-out a terminal user chooses to keep waiting, abort or
 continue; without a terminal the set-up continues with the live workers, or
@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import config
 from .._interactive import ask, is_interactive
@@ -24,13 +24,10 @@ from ..errors import WorkerStartTimeoutError
 from ._options import SlurmOptions
 from ._slurm_info import parse_key_values, query
 
-if TYPE_CHECKING:
-    from distributed import Client
-
 __all__ = [
     "all_jobs",
     "dead_worker_job",
-    "jobs_pending",
+    "job_line",
     "slurm_report",
     "wait_for_workers",
 ]
@@ -48,15 +45,6 @@ def all_jobs(cluster: Any) -> list[str]:
         return [str(i) for i in ids if i]
     except Exception:  # a report must never fail
         return []
-
-
-def jobs_pending(client: Client) -> bool:
-    """Whether a SLURM job of the client's cluster is queued or starting."""
-    jobs = all_jobs(client.cluster)
-    if not jobs:
-        return False
-    states = query(["squeue", "-h", "-o", "%T", "-j", ",".join(jobs)]).split()
-    return any(state in ("PENDING", "CONFIGURING") for state in states)
 
 
 def dead_worker_job(error: BaseException, cluster: Any) -> str | None:
@@ -116,14 +104,16 @@ def _verdict(fields: dict[str, str], output: Path | None) -> str:
     state = fields.get("JobState", "")
     end = _end(state, text)
     shown = state or end or "unknown (SLURM no longer lists it)"
-    if end is not None:
-        return f"{shown}: {_MEANINGS[end]}"
-    reason = fields.get("Reason", "")
     exit_code = fields.get("ExitCode", "")
+    if end is not None:
+        code = f" (exit code {exit_code})" if exit_code else ""
+        return f"{shown}: {_MEANINGS[end]}{code}"
+    reason = fields.get("Reason", "")
     return f"{shown} (reason {reason}, exit code {exit_code})"
 
 
-def _job_line(job_id: str) -> str:
+def job_line(job_id: str) -> str:
+    """``SLURM job <id>: <state and meaning>; output file <path>`` (may raise)."""
     fields = _job_state(job_id)
     output = _output_file(fields, job_id)
     line = f"SLURM job {job_id}: {_verdict(fields, output)}"
@@ -140,7 +130,7 @@ def slurm_report(jobs: Iterable[str]) -> list[str]:
     lines = []
     for job_id in sorted(set(jobs), key=lambda j: int(j) if j.isdigit() else 0):
         try:
-            lines.append(_job_line(job_id))
+            lines.append(job_line(job_id))
         except Exception:  # a report must never fail
             continue
     return lines

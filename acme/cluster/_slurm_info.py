@@ -16,6 +16,7 @@ __all__ = [
     "QUERY_TIMEOUT",
     "PartitionInfo",
     "is_slurm_node",
+    "job_states",
     "parse_key_values",
     "partition_info",
     "partitions",
@@ -146,6 +147,27 @@ def query(argv: list[str]) -> str:
         return _run(argv, QUERY_TIMEOUT)
     except SlurmError:
         return ""
+
+
+def job_states() -> dict[str, str] | None:
+    """State of every job of this user that ``squeue`` lists; None if it fails.
+
+    One query for all jobs, whichever cluster they belong to; a job SLURM no
+    longer lists is missing from the result (unlike an error, that is an answer).
+    """
+    import getpass  # lazy: only running SLURM maps ask
+
+    argv = ["squeue", "-h", "-u", getpass.getuser(), "-o", "%i|%T"]
+    try:
+        output = _run(argv, QUERY_TIMEOUT)
+    except SlurmError:
+        return None
+    states = {}
+    for line in output.splitlines():
+        job, _, state = line.strip().partition("|")
+        if job:
+            states[job] = state
+    return states
 
 
 def _qos_mem(qos: str) -> int | None:
