@@ -10,10 +10,8 @@ the shutdown short.
 from __future__ import annotations
 
 import _thread
-import contextlib
 import signal
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 from ._logging import get_logger
@@ -49,9 +47,13 @@ class InterruptGuard:
                 if self._signalled.is_set() and not self._ended.is_set():
                     _thread.interrupt_main()
 
+    def _replaces(self, handler: Any) -> bool:
+        """Whether the guard takes SIGINT over from ``handler``."""
+        return handler is signal.default_int_handler
+
     def __enter__(self) -> InterruptGuard:
         main = threading.current_thread() is threading.main_thread()
-        if main and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        if main and self._replaces(signal.getsignal(signal.SIGINT)):
             self._previous = signal.signal(signal.SIGINT, self._handler)
             threading.Thread(target=self._redeliver, daemon=True).start()
         return self
@@ -63,32 +65,36 @@ class InterruptGuard:
             signal.signal(signal.SIGINT, self._previous)
 
 
-@contextlib.contextmanager
-def interrupts_held(what: str) -> Iterator[None]:
+class _Held(InterruptGuard):
+    """:func:`interrupts_held`: the first Ctrl-C waits, a second one goes through."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+        self.pressed = False
+
+    def _replaces(self, handler: Any) -> bool:
+        return handler is not None  # any handler installed from Python
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.pressed:  # delivered again until it lands, as for the guard
+            super()._handler(signum, frame)
+        self.pressed = True
+        logger.warning("Still %s; press Ctrl-C again to abandon it", self.what)
+
+    def __exit__(self, *exc_info: object) -> None:
+        super().__exit__(*exc_info)
+        if self.pressed and exc_info[0] is None:
+            raise KeyboardInterrupt
+
+
+def interrupts_held(what: str) -> InterruptGuard:
     """Finish ``what`` (a shutdown) even if Ctrl-C is pressed meanwhile.
 
     In the main thread, the first Ctrl-C inside the block is logged and raised as
     KeyboardInterrupt once the block has ended; a second one interrupts at once
-    (a way out of a shutdown that hangs). Elsewhere, or where SIGINT's handler
-    was not installed from Python, the block runs unchanged.
+    (a way out of a shutdown that hangs), and is delivered again until it does.
+    Elsewhere, or where SIGINT's handler was not installed from Python, the block
+    runs unchanged.
     """
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or previous is None:
-        yield
-        return
-    presses = 0
-
-    def hold(signum: int, frame: Any) -> None:
-        nonlocal presses
-        presses += 1
-        if presses > 1:
-            raise KeyboardInterrupt
-        logger.warning("Still %s; press Ctrl-C again to abandon it", what)
-
-    signal.signal(signal.SIGINT, hold)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if presses:
-        raise KeyboardInterrupt
+    return _Held(what)

@@ -95,9 +95,8 @@ def kernel(python: str, root: Path, env: dict[str, str]) -> KernelManager:
     return manager
 
 
-def execute(client: Any, code: str, timeout: float) -> dict[str, Any]:
-    """Run ``code``; the ``execute_reply``'s content."""
-    msg_id = client.execute(code)
+def reply_to(client: Any, msg_id: str, timeout: float) -> dict[str, Any]:
+    """The content of the ``execute_reply`` to request ``msg_id``."""
     reply = client.get_shell_msg(timeout=timeout)
     while reply["parent_header"].get("msg_id") != msg_id:
         reply = client.get_shell_msg(timeout=timeout)
@@ -139,7 +138,7 @@ def one_run(impl: str, python: str, path: str) -> dict[str, Any]:
         client.start_channels()
         try:
             client.wait_for_ready(timeout=60)
-            setup = execute(client, SETUP_CELL, 60)
+            setup = reply_to(client, client.execute(SETUP_CELL), 60)
             if setup["status"] != "ok":
                 return {"impl": impl, "status": "failed", "reason": str(setup)}
             msg_id = client.execute(COMPUTE_CELL.format(marker=str(marker)))
@@ -152,14 +151,11 @@ def one_run(impl: str, python: str, path: str) -> dict[str, Any]:
             family = kernel_process.children(recursive=True)
             start = time.perf_counter()
             manager.interrupt_kernel()  # SIGINT to the kernel process only
-            reply = client.get_shell_msg(timeout=120)
-            while reply["parent_header"].get("msg_id") != msg_id:
-                reply = client.get_shell_msg(timeout=120)
+            content = reply_to(client, msg_id, 120)
             seconds = time.perf_counter() - start
             left, tracker = counts(family)
             time.sleep(1.0)
             left_1s, _ = counts(family)
-            content = reply["content"]
             return {
                 "impl": impl,
                 "status": "ok",

@@ -382,12 +382,18 @@ def test_ctrl_c_while_fingerprinting_shuts_down_the_client_acme_started(run_chil
     assert _still_running(family) == []
 
 
+def _interrupt_during_shutdown(child: Child) -> list[psutil.Process]:
+    """SIGINT during compute(), and again while acme shuts the cluster down."""
+    family = _interrupt_during_compute(child)
+    child.wait_for("out", "ACME-TEST: closing")
+    child.process.send_signal(signal.SIGINT)
+    return family
+
+
 @pytest.mark.slow
 def test_second_ctrl_c_waits_for_the_shutdown(run_child):
     child = run_child(slow_close(3))
-    family = _interrupt_during_compute(child)
-    child.wait_for("out", "ACME-TEST: closing")
-    child.process.send_signal(signal.SIGINT)  # while acme shuts the cluster down
+    family = _interrupt_during_shutdown(child)
     returncode = child.finish(repeat_dropped=False)
     err = child.err()
     assert returncode != 0, child.text()
@@ -401,9 +407,7 @@ def test_second_ctrl_c_waits_for_the_shutdown(run_child):
 @pytest.mark.slow
 def test_third_ctrl_c_abandons_a_shutdown_that_hangs(run_child):
     child = run_child(slow_close(120))
-    family = _interrupt_during_compute(child)
-    child.wait_for("out", "ACME-TEST: closing")
-    child.process.send_signal(signal.SIGINT)
+    family = _interrupt_during_shutdown(child)
     child.wait_for("err", "press Ctrl-C again to abandon it")
     child.process.send_signal(signal.SIGINT)
     returncode = child.finish(timeout=30, repeat_dropped=False)

@@ -287,27 +287,40 @@ def test_dead_slurm_worker_names_its_job(tmp_path):
     assert wait_gone([job]) == []
 
 
+def failure_of(client, func, *iterables, during=None, **kwargs):
+    """The ``ComputationError`` of ``func``'s map on ``client`` (5 s stall time-out).
+
+    ``during``: a thread started once the map exists; ``client`` is shut down.
+    """
+    try:
+        with (
+            dask.config.set({"acme.stall-timeout": 5}),
+            ParallelMap(func, *iterables, write_worker_results=False, **kwargs) as pmap,
+            pytest.raises(ComputationError) as info,
+        ):
+            if during is not None:
+                during.start()
+            pmap.compute()
+    finally:
+        if during is not None and during.ident is not None:
+            during.join(timeout=90)
+        cluster_cleanup(client)
+    return info.value
+
+
 @pytest.mark.slow
 def test_job_killed_for_its_memory(tmp_path):
     # dask's own memory limit is off, so SLURM's OverMemoryKill ends the job
     client, job, output = start_one_worker(
         tmp_path, worker_extra_args=["--memory-limit", "0"]
     )
-    try:
-        with (
-            dask.config.set({"acme.stall-timeout": 5}),
-            ParallelMap(allocate_1_5_gb, [0], write_worker_results=False) as pmap,
-            pytest.raises(ComputationError) as info,
-        ):
-            pmap.compute()
-    finally:
-        cluster_cleanup(client)
-    message = str(info.value)
+    error = failure_of(client, allocate_1_5_gb, [0])
+    message = str(error)
     assert "Parallel computation failed: 1/1 tasks failed or stalled" in message
     assert f"SLURM job {job}" in message
     assert "killed for exceeding its memory limit" in message
     assert str(output) in message
-    assert info.value.failed == [0]
+    assert error.failed == [0]
     assert wait_gone([job]) == []
 
 
@@ -323,21 +336,11 @@ def test_cancelled_job(tmp_path):
             subprocess.run(["scancel", job], timeout=30, check=False)
 
     canceller = threading.Thread(target=cancel_once_started, daemon=True)
-    try:
-        with (
-            dask.config.set({"acme.stall-timeout": 5}),
-            ParallelMap(
-                sleep_after_marker, [0], marker=str(marker), write_worker_results=False
-            ) as pmap,
-            pytest.raises(ComputationError) as info,
-        ):
-            canceller.start()
-            pmap.compute()
-    finally:
-        canceller.join(timeout=90)
-        cluster_cleanup(client)
+    error = failure_of(
+        client, sleep_after_marker, [0], marker=str(marker), during=canceller
+    )
     assert marker.read_text() == job
-    message = str(info.value)
+    message = str(error)
     assert "Parallel computation failed: 1/1 tasks failed or stalled" in message
     assert f"SLURM job {job}" in message
     assert "cancelled" in message
@@ -348,18 +351,7 @@ def test_cancelled_job(tmp_path):
 def test_job_that_hits_its_walltime(tmp_path):
     # SLURM checks time limits every 30 s: the 1-minute job ends 60-90 s after it began
     client, job, output = start_one_worker(tmp_path, walltime="00:01:00")
-    try:
-        with (
-            dask.config.set({"acme.stall-timeout": 5}),
-            ParallelMap(
-                sleep_past_the_walltime, [0], write_worker_results=False
-            ) as pmap,
-            pytest.raises(ComputationError) as info,
-        ):
-            pmap.compute()
-    finally:
-        cluster_cleanup(client)
-    message = str(info.value)
+    message = str(failure_of(client, sleep_past_the_walltime, [0]))
     assert "Parallel computation failed: 1/1 tasks failed or stalled" in message
     assert f"SLURM job {job}: TIMEOUT: reached its time limit (walltime)" in message
     assert str(output) in message

@@ -28,6 +28,7 @@ __all__ = [
     "all_jobs",
     "dead_worker_job",
     "job_line",
+    "job_number",
     "slurm_report",
     "wait_for_workers",
 ]
@@ -125,10 +126,15 @@ def job_line(job_id: str) -> str:
     )
 
 
+def job_number(job_id: str) -> int:
+    """Sort key of job ids: numerically (0 for an id that is not a number)."""
+    return int(job_id) if job_id.isdigit() else 0
+
+
 def slurm_report(jobs: Iterable[str]) -> list[str]:
     """One line per job: its state and output file, plus ``*.err`` files beside it."""
     lines = []
-    for job_id in sorted(set(jobs), key=lambda j: int(j) if j.isdigit() else 0):
+    for job_id in sorted(set(jobs), key=job_number):
         try:
             lines.append(job_line(job_id))
         except Exception:  # a report must never fail

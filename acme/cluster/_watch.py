@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import config
 from .._logging import get_logger
-from ._jobs import all_jobs, job_line
+from ._jobs import all_jobs, job_line, job_number
 from ._slurm_info import job_states
 
 __all__ = ["JobWatch"]
@@ -59,8 +59,8 @@ class JobWatch:
     @classmethod
     def of(cls, client: Any) -> JobWatch | None:
         """A watch of ``client``'s cluster if it runs SLURM jobs, else None."""
-        cluster = getattr(client, "cluster", None)
-        return cls(cluster) if all_jobs(cluster) else None
+        watch = cls(getattr(client, "cluster", None))
+        return watch if watch.jobs else None
 
     @property
     def all_ended(self) -> bool:
@@ -84,14 +84,10 @@ class JobWatch:
             if job in states and states[job] not in _FINAL
         }
         self.waiting = any(state in _WAITING for state in live.values())
-        for job in sorted(self.jobs - set(live) - set(self.ended), key=_number):
+        for job in sorted(self.jobs - set(live) - set(self.ended), key=job_number):
             try:
                 line = job_line(job)
             except Exception:  # the run goes on without the details
                 line = f"SLURM job {job}"
             self.ended[job] = line
             logger.info("Worker job ended: %s", line)
-
-
-def _number(job: str) -> int:
-    return int(job) if job.isdigit() else 0
