@@ -26,6 +26,7 @@ from .cluster._watch import JobWatch
 from .cluster.client import worker_threads
 from .errors import ComputationError
 from .results._worker import (
+    STARTED_TOPIC,
     BatchDone,
     BatchSink,
     Budget,
@@ -142,6 +143,10 @@ class Run:
         self._shared: Sequence[Any] = ()
         self._call_args = CallArgs(0, [], [], {})  # until submit()
         self._placeholders: list[SharedSlot] = []
+        self.jobs: JobWatch | None = None  # while wait() runs on SLURM
+        self._generation: dict[Any, int] = {}  # task key -> its scatter
+        self._scatters = 0  # how often the shared values were sent
+        self._lost = False  # the last ones sent were lost
 
     def submit(
         self,
@@ -158,10 +163,7 @@ class Run:
         self._shared = call_args.shared
         if call_args.shared and len(indices) > 1:
             # sent once to every worker; a single call just carries its values
-            self.scattered = self.client.scatter(
-                call_args.shared, broadcast=True, hash=False
-            )
-            self._shared = self.scattered
+            self._scatter(call_args.shared)
         budget = None if self.sizer.fixed else Budget(3 * TARGET_SECONDS, MAX_BYTES)
         self._task = functools.partial(run_batch, func, sink, task_id, budget)
         self._call_args = call_args
@@ -169,9 +171,30 @@ class Run:
         self._pending = deque(indices)
         self._top_up()
 
+    def _scatter(self, shared: Sequence[Any]) -> None:
+        """Send the shared values to every worker (again after they were lost)."""
+        self.scattered = self.client.scatter(list(shared), broadcast=True, hash=False)
+        self._shared = self.scattered
+        self._scatters += 1
+
+    def _scatter_again(self) -> bool:
+        """Once a worker is alive, resend the shared values; False if stalled."""
+        while worker_threads(self.client) == 0:
+            if self.stall or self._done.wait(0.5):
+                return False
+        logger.info(
+            "The shared arguments were lost with the workers holding them; "
+            "sending them again"
+        )
+        self._scatter(self._call_args.shared)
+        return True
+
     def _top_up(self) -> list[Future[Any]]:
         """Submit batches until enough are in flight; the new futures."""
         sizer, new = self.sizer, []
+        if self._lost and self._pending and not self._scatter_again():
+            return []
+        self._lost = False
         in_flight = sum(not future.done() for future in self.futures)
         while self._pending and in_flight < sizer.in_flight and not self.stall:
             size = sizer.next(len(self._pending))
@@ -184,6 +207,7 @@ class Run:
                 self._task, self._shared, calls, key=key, pure=False
             )
             self.batches[key] = indices
+            self._generation[key] = self._scatters
             new.append(future)
             in_flight += 1
         self.futures.extend(new)
@@ -205,11 +229,13 @@ class Run:
 
         outcome = Outcome()
         total = sum(map(len, self.batches.values())) + len(self._pending)
-        jobs = JobWatch.of(self.client)
+        jobs = self.jobs = JobWatch.of(self.client)
         watchdog = threading.Thread(
             target=self._watch, args=(on_tick, jobs), daemon=True, name="acme-watch"
         )
         watchdog.start()
+        if jobs is not None:
+            self.client.subscribe_topic(STARTED_TOPIC, jobs.started)
         try:
             with tqdm(total=total, disable=not progress, file=sys.stderr) as bar:
                 settled = as_completed(
@@ -223,8 +249,14 @@ class Run:
                     bar.update(len(calls))
                     for new in self._top_up():
                         settled.add(new)
+                for index in self._pending if self.stall else ():  # never sent
+                    call = CallOutcome(index, error=self._stalled())
+                    outcome.add(call)
+                    on_result(call)
         finally:
             self._done.set()
+            if jobs is not None:
+                self.client.unsubscribe_topic(STARTED_TOPIC)
         outcome.stalled = bool(self.stall)
         outcome.cluster_jobs = set(jobs.jobs) if jobs is not None else set()
         return outcome
@@ -262,6 +294,9 @@ class Run:
         pending = [f for f in list(self.futures) if not f.done()]
         self.client.cancel(pending, force=True)
 
+    def _stalled(self) -> RuntimeError:
+        return RuntimeError(f"stalled: {self.stall.reason}")
+
     def _collect(self, future: Future[Any], result: Any) -> list[CallOutcome]:
         """Per-call outcomes of a settled task (``result``: its value if finished)."""
         if future.status == "finished":
@@ -279,13 +314,20 @@ class Run:
                 job = dead_worker_job(error, self.client.cluster)
                 error = RuntimeError(_DEAD_WORKER.format(error))
         elif self.stall:
-            error = RuntimeError(f"stalled: {self.stall.reason}")
+            error = self._stalled()
+        elif self.scattered and self.client.status == "running":
+            # its shared values were lost with their workers: run it again later
+            self._lost = self._lost or self._generation[future.key] == self._scatters
+            self._pending.extendleft(reversed(self.batches.pop(future.key)))
+            return []
         else:
             self.stall.declare("input data lost")
             error = RuntimeError(
                 f"{future.status}: its shared input data was lost with the worker(s) "
                 "holding it, or the client was shut down"
             )
+        if job is None and self.jobs is not None:
+            job = self.jobs.ran_on.get(str(future.key))
         indices = self.batches[future.key]
         return [CallOutcome(index, error=error, job=job) for index in indices]
 
@@ -320,7 +362,8 @@ def failure(
     for index in failed[:_MAX_LISTED]:
         error = errors.get(index)
         text = f"{type(error).__name__}: {error}" if error else "stalled (no result)"
-        lines.append(f"call {index}: {text}")
+        job = outcome.jobs.get(index)
+        lines.append(f"call {index}: {text}" + (f" (SLURM job {job})" if job else ""))
     if len(failed) > _MAX_LISTED:
         lines.append(f"... and {len(failed) - _MAX_LISTED} more")
     first = next((i for i in failed if i in errors), None)

@@ -13,7 +13,9 @@ from dask_jobqueue import SLURMCluster
 from slurm_helpers import header, memory_mb
 
 from acme.cluster._options import SlurmOptions, check_job_extra
+from acme.cluster._resources import walltime_seconds
 from acme.cluster.slurm import _cluster_kwargs
+from acme.errors import AcmeValueError
 
 
 def render(
@@ -98,6 +100,41 @@ def test_no_walltime_directive_by_default():
 def test_walltime_directive_when_passed():
     _, script = render(walltime="01:15:00")
     assert "#SBATCH -t 01:15:00" in header(script)
+
+
+def test_workers_retire_before_the_walltime():
+    _, script = render(walltime="01:00:00")
+    # a tenth (6 min) early, +-2 min at random
+    assert command(script).endswith("--lifetime=3240s --lifetime-stagger=120s")
+    _, script = render(walltime="00:01:00")  # at least 30 s early
+    assert command(script).endswith("--lifetime=30s --lifetime-stagger=10s")
+
+
+def test_a_lifetime_of_the_users_is_kept():
+    _, script = render(walltime="01:00:00", worker_extra_args=["--lifetime", "50m"])
+    assert command(script).endswith("--lifetime 50m")
+    assert "--lifetime=" not in script
+
+
+def test_no_lifetime_without_a_walltime():
+    for kwargs in ({}, {"walltime": "UNLIMITED"}):
+        _, script = render(**kwargs)
+        assert "--lifetime" not in script
+
+
+@pytest.mark.parametrize(
+    ("walltime", "seconds"),
+    [("30", 1800), ("30:15", 1815), ("01:30:00", 5400), ("2-12", 216000),
+     ("2-12:30", 217800), ("2-12:30:15", 217815), (45, 2700)],
+)  # fmt: skip
+def test_slurm_time_formats(walltime, seconds):
+    assert walltime_seconds(walltime) == seconds
+
+
+@pytest.mark.parametrize("walltime", ["1h", "1:2:3:4", "-5", ""])
+def test_a_walltime_slurm_cannot_read_is_refused(walltime):
+    with pytest.raises(AcmeValueError, match="`walltime` has to be a SLURM time limit"):
+        render(walltime=walltime)
 
 
 def test_processes_and_worker_extra_args():

@@ -131,6 +131,37 @@ def die_on_one(x):
     return x
 
 
+def die_once(x, marker, offset):
+    import os
+    from pathlib import Path
+
+    if x == 1 and not Path(marker).exists():
+        Path(marker).touch()
+        os._exit(3)  # the only worker dies with the shared values it holds
+    return x + offset
+
+
+def test_shared_values_lost_with_the_only_worker_are_sent_again(tmp_path, acme_log):
+    from distributed import Client, LocalCluster
+
+    marker = tmp_path / "died"
+    cluster = LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    with (
+        Client(cluster),
+        # the nanny starts a new worker, which has never seen the shared values
+        ParallelMap(
+            die_once, [0, 1, 2], str(marker), 10, write_worker_results=False
+        ) as pmap,
+    ):
+        results = pmap.compute()
+    cluster.close()
+    assert marker.exists()
+    assert results == [10, 11, 12]
+    assert "The shared arguments were lost" in acme_log.text
+
+
 def test_dead_worker_is_reported_as_such():
     import dask.config
     from distributed import Client, LocalCluster

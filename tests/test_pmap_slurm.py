@@ -30,11 +30,14 @@ from slurm_helpers import (
 )
 
 from acme import ParallelMap, cluster_cleanup, slurm_cluster_setup
+from acme.cluster._jobs import all_jobs
 from acme.errors import ComputationError
 
 pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("no_leftover_jobs")]
 
 FALLBACK = "not recognized. Falling back to vanilla SLURM setup"
+# forensics of a job that ends: no replacement job runs its calls again
+NO_REPLACEMENTS = {"acme.slurm.replacements-per-worker": 0}
 
 
 @pytest.fixture(autouse=True)
@@ -288,13 +291,14 @@ def test_dead_slurm_worker_names_its_job(tmp_path):
 
 
 def failure_of(client, func, *iterables, during=None, **kwargs):
-    """The ``ComputationError`` of ``func``'s map on ``client`` (5 s stall time-out).
+    """The ``ComputationError`` of ``func``'s map on ``client`` (5 s stall time-out,
+    no replacement jobs).
 
     ``during``: a thread started once the map exists; ``client`` is shut down.
     """
     try:
         with (
-            dask.config.set({"acme.stall-timeout": 5}),
+            dask.config.set({**NO_REPLACEMENTS, "acme.stall-timeout": 5}),
             ParallelMap(func, *iterables, write_worker_results=False, **kwargs) as pmap,
             pytest.raises(ComputationError) as info,
         ):
@@ -350,12 +354,49 @@ def test_cancelled_job(tmp_path):
 @pytest.mark.slow
 def test_job_that_hits_its_walltime(tmp_path):
     # SLURM checks time limits every 30 s: the 1-minute job ends 60-90 s after it began
-    client, job, output = start_one_worker(tmp_path, walltime="00:01:00")
+    # a --lifetime of the user's replaces acme's, which would retire it before
+    client, job, output = start_one_worker(
+        tmp_path, walltime="00:01:00", worker_extra_args=["--lifetime=10m"]
+    )
     message = str(failure_of(client, sleep_past_the_walltime, [0]))
     assert "Parallel computation failed: 1/1 tasks failed or stalled" in message
     assert f"SLURM job {job}: TIMEOUT: reached its time limit (walltime)" in message
     assert str(output) in message
     assert wait_gone([job]) == []
+
+
+@pytest.mark.slow
+def test_workers_retire_before_their_walltime_and_are_replaced(tmp_path, acme_log):
+    # a 1-minute walltime: each worker retires 20-40 s after it started
+    client, [job], _ = start_workers(tmp_path, 1, walltime="00:01:00")
+    started = tmp_path / "started"
+    started.mkdir()
+    try:
+        with (
+            dask.config.set({"acme.slurm.replacements-per-worker": 5}),
+            # 50 s of calls: more than the first worker lives
+            ParallelMap(
+                sleep_marked,
+                list(range(10)),
+                str(started),
+                5,
+                write_worker_results=False,
+            ) as pmap,
+        ):
+            results = pmap.compute()
+        jobs = all_jobs(client.cluster)
+    finally:
+        cluster_cleanup(client)
+    assert results == list(range(10))
+    assert f"Worker job ended: SLURM job {job}: COMPLETED: its worker exited" in (
+        acme_log.text
+    )
+    assert f"Submitted a job in place of SLURM job {job}" in acme_log.text
+    assert "TIMEOUT" not in acme_log.text  # none ran into its walltime
+    ran_on = {marker.name.split("-")[1] for marker in started.iterdir()}
+    assert job in ran_on
+    assert len(ran_on) >= 2, "the calls did not move to a replacement"
+    assert wait_gone(jobs) == []
 
 
 def cancel_when_a_call_runs(started, jobs, cancelled):
@@ -397,6 +438,116 @@ def test_ended_job_is_reported_and_the_other_worker_finishes(tmp_path, acme_log)
 
 
 @pytest.mark.slow
+def test_calls_of_an_ended_job_finish_on_its_replacement(tmp_path, acme_log):
+    client, [job], _ = start_workers(tmp_path, 1)
+    started, cancelled = tmp_path / "started", {}
+    started.mkdir()
+    canceller = cancel_when_a_call_runs(started, [job], cancelled)
+    try:
+        # the shared values die with the only worker holding them: sent again
+        with ParallelMap(
+            sleep_marked, [0, 1], str(started), 3, write_worker_results=False
+        ) as pmap:
+            canceller.start()
+            results = pmap.compute()
+        replacements = set(all_jobs(client.cluster)) - {job}
+    finally:
+        canceller.join(timeout=90)
+        cluster_cleanup(client)
+    assert results == [0, 1]
+    assert f"Worker job ended: SLURM job {job}: CANCELLED" in acme_log.text
+    assert f"Submitted a job in place of SLURM job {job}" in acme_log.text
+    assert "The shared arguments were lost" in acme_log.text
+    assert len(replacements) == 1
+    ran_on = {marker.name.split("-")[1] for marker in started.iterdir()}
+    assert ran_on == {job, *replacements}  # the calls ran (again) on the new job
+    assert wait_gone([job, *replacements]) == []
+
+
+@pytest.mark.slow
+def test_no_replacement_for_a_job_killed_for_its_memory(tmp_path, acme_log):
+    client, job, _ = start_one_worker(
+        tmp_path, worker_extra_args=["--memory-limit", "0"]
+    )
+    try:
+        with (
+            ParallelMap(allocate_1_5_gb, [0], write_worker_results=False) as pmap,
+            pytest.raises(ComputationError) as info,
+        ):
+            pmap.compute()
+        jobs = all_jobs(client.cluster)
+    finally:
+        cluster_cleanup(client)
+    assert jobs == [job]
+    assert f"Not replacing SLURM job {job}: it was killed for exceeding its memory" in (
+        acme_log.text
+    )
+    assert "mem_per_worker" in acme_log.text
+    assert f"stalled: every SLURM worker job ended (SLURM job {job})" in str(info.value)
+    assert wait_gone([job]) == []
+
+
+def cancel_each_job_that_runs_a_call(started, count, cancelled):
+    """A thread: scancel the job of each call that starts, ``count`` jobs in all."""
+
+    def cancel():
+        for _ in range(count):
+            try:
+                wait_until(
+                    lambda: (
+                        {m.name.split("-")[1] for m in started.iterdir()}
+                        - set(cancelled)
+                    ),
+                    120,
+                    "a call to start on a new job",
+                    0.1,
+                )
+            except AssertionError:
+                return
+            for marker in started.iterdir():
+                job = marker.name.split("-")[1]
+                if job not in cancelled:
+                    cancelled[job] = time.time()
+                    subprocess.run(["scancel", job], timeout=30, check=False)
+
+    return threading.Thread(target=cancel, daemon=True)
+
+
+@pytest.mark.slow
+def test_replacements_stop_at_the_budget(tmp_path, acme_log):
+    client, [job], _ = start_workers(tmp_path, 1)
+    started, cancelled = tmp_path / "started", {}
+    started.mkdir()
+    canceller = cancel_each_job_that_runs_a_call(started, 2, cancelled)
+    try:
+        with (
+            dask.config.set({"acme.slurm.replacements-per-worker": 1}),
+            ParallelMap(
+                sleep_marked, [0], [str(started)], [60], write_worker_results=False
+            ) as pmap,
+            pytest.raises(ComputationError) as info,
+        ):
+            canceller.start()
+            pmap.compute()
+        waited = time.time() - max(cancelled.values())
+    finally:
+        canceller.join(timeout=150)
+        cluster_cleanup(client)
+    [first, second] = sorted(cancelled, key=cancelled.get)
+    assert first == job
+    assert f"Submitted a job in place of SLURM job {first}" in acme_log.text
+    assert f"Not replacing SLURM job {second}: the replacements allowed" in (
+        acme_log.text
+    )
+    assert waited < 30, f"compute() ended {waited:.0f} s after the last job"
+    message = str(info.value)
+    assert f"stalled: every SLURM worker job ended (SLURM job {second})" in message
+    for ended in (first, second):
+        assert f"SLURM job {ended}: CANCELLED: cancelled" in message
+    assert wait_gone([first, second]) == []
+
+
+@pytest.mark.slow
 def test_run_whose_jobs_all_ended_stops_at_once(tmp_path):
     client, jobs, logs = start_workers(tmp_path, 2)
     started, cancelled = tmp_path / "started", {}
@@ -404,7 +555,7 @@ def test_run_whose_jobs_all_ended_stops_at_once(tmp_path):
     canceller = cancel_when_a_call_runs(started, jobs, cancelled)
     try:
         with (
-            dask.config.set({"acme.stall-timeout": 600}),
+            dask.config.set({**NO_REPLACEMENTS, "acme.stall-timeout": 600}),
             # per-call values only: no scattered data whose loss would end the run
             ParallelMap(
                 sleep_marked,
@@ -425,6 +576,11 @@ def test_run_whose_jobs_all_ended_stops_at_once(tmp_path):
     message = str(info.value)
     assert "Parallel computation failed: 4/4 tasks failed or stalled" in message
     assert "call 0: RuntimeError: stalled: every SLURM worker job ended" in message
+    ran = {int(x): job for x, job in (m.name.split("-") for m in started.iterdir())}
+    assert ran, "no call started"
+    for call, job in ran.items():  # each call that ran names its job
+        stalled = f"call {call}: RuntimeError: stalled: every SLURM worker job ended"
+        assert f"{stalled} (SLURM job {job})" in message
     for job in jobs:
         assert f"SLURM job {job}: CANCELLED: cancelled" in message
         assert str(logs / f"slurm-{job}.out") in message

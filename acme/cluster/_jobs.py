@@ -13,6 +13,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,11 @@ from ._options import SlurmOptions
 from ._slurm_info import parse_key_values, query
 
 __all__ = [
+    "JobEnd",
     "all_jobs",
     "dead_worker_job",
-    "job_line",
+    "job_end",
+    "job_names",
     "job_number",
     "slurm_report",
     "wait_for_workers",
@@ -38,14 +41,19 @@ _MEMORY_MARKERS = ("exceeded memory limit", "oom-kill", "out of memory")
 _ABORT = -1.0
 
 
+def job_names(cluster: Any) -> dict[str, Any]:
+    """Job id -> the cluster's name of its worker; {} for clusters without jobs."""
+    try:
+        workers = dict(getattr(cluster, "workers", None) or {})
+        ids = {name: getattr(job, "job_id", None) for name, job in workers.items()}
+        return {str(job_id): name for name, job_id in ids.items() if job_id}
+    except Exception:  # a report must never fail
+        return {}
+
+
 def all_jobs(cluster: Any) -> list[str]:
     """Job ids of every worker job the cluster submitted (none for other clusters)."""
-    try:
-        workers = getattr(cluster, "workers", None) or {}
-        ids = (getattr(job, "job_id", None) for job in workers.values())
-        return [str(i) for i in ids if i]
-    except Exception:  # a report must never fail
-        return []
+    return list(job_names(cluster))
 
 
 def dead_worker_job(error: BaseException, cluster: Any) -> str | None:
@@ -78,6 +86,7 @@ _MEANINGS = {
     "TIMEOUT": "reached its time limit (walltime)",
     "NODE_FAIL": "its node failed",
     "PREEMPTED": "preempted by a job of higher priority",
+    "COMPLETED": "its worker exited (as it does before the walltime)",
 }
 
 
@@ -89,6 +98,8 @@ def _end(state: str, text: str) -> str | None:
     """
     if state == "OUT_OF_MEMORY" or any(marker in text for marker in _MEMORY_MARKERS):
         return "OUT_OF_MEMORY"
+    if state == "COMPLETED":  # its worker exited; dask may have logged cancellations
+        return state
     if state == "TIMEOUT" or "due to time limit" in text:
         return "TIMEOUT"
     if state == "PREEMPTED" or "due to preemption" in text:
@@ -98,7 +109,15 @@ def _end(state: str, text: str) -> str | None:
     return state if state in _MEANINGS else None
 
 
-def _verdict(fields: dict[str, str], output: Path | None) -> str:
+@dataclass(frozen=True, slots=True)
+class JobEnd:
+    """What became of a job: ``end`` is its kind of end (e.g. ``OUT_OF_MEMORY``)."""
+
+    line: str
+    end: str | None
+
+
+def _verdict(fields: dict[str, str], output: Path | None) -> tuple[str, str | None]:
     text = ""
     if output is not None and output.is_file():
         text = output.read_text(errors="replace")[-20000:].lower()
@@ -108,22 +127,24 @@ def _verdict(fields: dict[str, str], output: Path | None) -> str:
     exit_code = fields.get("ExitCode", "")
     if end is not None:
         code = f" (exit code {exit_code})" if exit_code else ""
-        return f"{shown}: {_MEANINGS[end]}{code}"
+        return f"{shown}: {_MEANINGS[end]}{code}", end
     reason = fields.get("Reason", "")
-    return f"{shown} (reason {reason}, exit code {exit_code})"
+    return f"{shown} (reason {reason}, exit code {exit_code})", None
 
 
-def job_line(job_id: str) -> str:
+def job_end(job_id: str) -> JobEnd:
     """``SLURM job <id>: <state and meaning>; output file <path>`` (may raise)."""
     fields = _job_state(job_id)
     output = _output_file(fields, job_id)
-    line = f"SLURM job {job_id}: {_verdict(fields, output)}"
+    verdict, end = _verdict(fields, output)
+    line = f"SLURM job {job_id}: {verdict}"
     if output is None:
-        return line
+        return JobEnd(line, end)
     errors = sorted(output.parent.glob("*.err")) if output.parent.is_dir() else []
-    return f"{line}; output file {output}" + "".join(
+    line += f"; output file {output}" + "".join(
         f"; {err}" for err in errors if re.search(job_id, err.name)
     )
+    return JobEnd(line, end)
 
 
 def job_number(job_id: str) -> int:
@@ -136,7 +157,7 @@ def slurm_report(jobs: Iterable[str]) -> list[str]:
     lines = []
     for job_id in sorted(set(jobs), key=job_number):
         try:
-            lines.append(job_line(job_id))
+            lines.append(job_end(job_id).line)
         except Exception:  # a report must never fail
             continue
     return lines

@@ -14,7 +14,7 @@ from .._logging import ensure_configured, get_logger
 from ..errors import AcmeTypeError
 from ._jobs import all_jobs, wait_for_workers
 from ._options import SlurmOptions, check_text, slurm_options
-from ._resources import available_partitions, pick_partition, worker_memory
+from ._resources import available_partitions, pick_partition, worker_args, worker_memory
 
 if TYPE_CHECKING:
     from dask_jobqueue.slurm import SLURMCluster
@@ -83,8 +83,9 @@ def _cluster_kwargs(
         # no time limit unless asked for (dask-jobqueue's default is 30 minutes)
         skip = list(extra.pop("job_directives_skip", None) or [])
         kwargs["job_directives_skip"] = [*skip, "#SBATCH -t "]
-    if options.worker_extra_args is not None:
-        kwargs["worker_extra_args"] = list(options.worker_extra_args)
+    args = worker_args(options.worker_extra_args, extra.get("walltime"))
+    if args is not None:
+        kwargs["worker_extra_args"] = args
     if options.scheduler_options is not None:
         kwargs["scheduler_options"] = dict(options.scheduler_options)
     kwargs.update(extra)

@@ -150,6 +150,25 @@ class BatchSink(Protocol):
         """The result this ``compute()`` already stored for a call, or None."""
 
 
+#: dask event topic: ``{"key": <task key>, "job": <SLURM job id>}`` as a batch starts
+STARTED_TOPIC = "acme-batch-started"
+
+
+def _announce_start() -> None:
+    """Tell the client which SLURM job runs this task (it may not live to tell)."""
+    job = os.environ.get("SLURM_JOB_ID")
+    if job is None:
+        return
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        key = str(worker.get_current_task())
+    except ValueError:  # not on a dask worker
+        return
+    worker.log_event(STARTED_TOPIC, {"key": key, "job": job})
+
+
 def run_batch(
     func: Callable[..., Any],
     sink: BatchSink,
@@ -180,6 +199,7 @@ def run_batch(
     calls : Packed
         The batch's ``(index, args, kwargs)`` triples.
     """
+    _announce_start()
     batch: list[Call] = calls.unpack()
     done, start = BatchDone(), time.perf_counter()
     results: list[tuple[int, Any]] = []  # index, and the value or Raised
