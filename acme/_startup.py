@@ -13,17 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import _logging, config
-from ._checks import must_be
+from ._checks import is_integral, must_be
 from ._host import detect_site
 from ._settings import Settings
 from .cluster._options import LocalOptions, MemoryRequest, SlurmOptions
 from .cluster._resources import available_partitions, check_partition
 from .cluster._site import site_partition, start_site
-from .cluster._slurm_info import is_slurm_node
+from .cluster._slurm_info import is_slurm_node, job_limit
 from .cluster.client import ClientHandle, find_client, live_workers
 from .cluster.local import start_local
 from .cluster.slurm import SlurmStart, _start_slurm
-from .errors import SetupAbortedError, SlurmError
+from .errors import AcmeValueError, SetupAbortedError, SlurmError
 
 __all__ = ["ClientSetup", "acquire_client"]
 
@@ -99,6 +99,27 @@ def _memory(settings: Settings, estimate_gb: Callable[[], int]) -> MemoryRequest
     return MemoryRequest(need * 1024, need)
 
 
+def _worker_jobs(n_calls: int) -> int:
+    """``n_workers="auto"``: a job per call, capped by config and SLURM's limits."""
+    setting = config.get("slurm.max-jobs")
+    if setting is not None and not (is_integral(setting) and int(setting) >= 1):
+        allowed = "null or an integer >= 1"
+        raise AcmeValueError(must_be("config `acme.slurm.max-jobs`", allowed, setting))
+    caps = {"acme.slurm.max-jobs": setting, "your SLURM job limits": job_limit()}
+    known = {name: int(cap) for name, cap in caps.items() if cap is not None}
+    name, cap = min(known.items(), key=lambda item: item[1], default=("", n_calls))
+    if cap >= n_calls:
+        return n_calls
+    logger.info(
+        "Starting %d SLURM worker jobs for %d calls (capped by %s); "
+        "each worker runs several calls",
+        max(1, cap),
+        n_calls,
+        name,
+    )
+    return max(1, cap)
+
+
 def _start_on_slurm(
     settings: Settings, n_calls: int, estimate_gb: Callable[[], int]
 ) -> SlurmStart | None:
@@ -115,7 +136,7 @@ def _start_on_slurm(
         partition=check_partition(partition, valid),
         partitions=tuple(valid),
         default_partition=default,
-        n_workers=settings.n_workers or n_calls,
+        n_workers=settings.n_workers or _worker_jobs(n_calls),
         memory=memory,
         timeout=int(settings.setup_timeout),
         interactive=settings.interactive,

@@ -61,6 +61,11 @@ def jobs_below(
     ]
 
 
+def worker_jobs() -> list[str]:
+    """Ids of every worker job of this user that ``squeue`` lists."""
+    return [job["id"] for job in _squeue()]
+
+
 def queued(job_ids: list[str]) -> list[str]:
     """The jobs of ``job_ids`` that ``squeue`` still lists (in any state)."""
     wanted = set(job_ids)

@@ -27,6 +27,7 @@ from slurm_helpers import (
     jobs_below,
     wait_gone,
     wait_until,
+    worker_jobs,
 )
 
 from acme import ParallelMap, cluster_cleanup, slurm_cluster_setup
@@ -123,6 +124,44 @@ def test_parallel_map_starts_slurm_workers(tmp_path, acme_log):
     assert "Successfully shut down SLURMCluster hosted on" in acme_log.text
     with pytest.raises(ValueError):
         get_client()
+    assert wait_gone(jobs) == []
+
+
+def test_worker_jobs_are_capped(tmp_path, acme_log):
+    listed, done = set(), threading.Event()
+    started = tmp_path / "started"
+    started.mkdir()
+
+    def sample():  # every worker job squeue lists while the map runs
+        while not done.wait(0.2):
+            listed.add(frozenset(worker_jobs()))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    try:
+        with (
+            dask.config.set({"acme.slurm.max-jobs": 2}),
+            ParallelMap(
+                sleep_marked,
+                list(range(6)),
+                str(started),
+                1,
+                partition="debug",
+                mem_per_worker="1GB",
+                setup_interactive=False,
+                write_worker_results=False,
+            ) as pmap,
+        ):
+            sampler.start()
+            jobs = cluster_job_ids(pmap.config.client.cluster, 2)
+            results = pmap.compute()
+    finally:
+        done.set()
+        sampler.join(timeout=10)
+    assert results == list(range(6))
+    capped = "Starting 2 SLURM worker jobs for 6 calls (capped by acme.slurm.max-jobs)"
+    assert capped in acme_log.text
+    assert max(map(len, listed)) == 2
+    assert {marker.name.split("-")[1] for marker in started.iterdir()} <= set(jobs)
     assert wait_gone(jobs) == []
 
 

@@ -221,3 +221,70 @@ def test_failing_scontrol_with_given_partitions(fake_slurm):
     with pytest.raises(SlurmError, match="Cannot fetch available memory per CPU"):
         slurm_cluster_setup(partition="big", avail_partitions=["big"])
     assert fake.commands("sinfo") == []  # avail_partitions replaces sinfo
+
+
+# -- job limits (this SLURM has no accounting daemon: sacctmgr is faked) ---------------
+
+
+def test_job_limit_is_the_smallest_of_association_and_qos(fake_slurm):
+    fake = fake_slurm(
+        {
+            ("sacctmgr", "assoc"): "50|200|normal,long\n",
+            ("sacctmgr", "qos", "name=long,normal"): "40|\n|120\n",
+            ("squeue",): "101|RUNNING\n102|PENDING\n",
+        }
+    )
+    # MaxJobs 50 and 40; MaxSubmit 200 and 120, less the 2 jobs queued: 118
+    assert _slurm_info.job_limit() == 40
+    [qos] = [argv for argv in fake.calls if "qos" in argv]
+    assert "format=MaxJobsPU,MaxSubmitPU" in qos
+
+
+def test_job_limit_counts_queued_jobs_against_max_submit(fake_slurm):
+    fake_slurm(
+        {
+            ("sacctmgr", "assoc"): "|10|\n",
+            ("squeue",): "".join(f"{job}|PENDING\n" for job in range(7)),
+        }
+    )
+    assert _slurm_info.job_limit() == 3
+
+
+def test_no_job_limit_without_accounting(fake_slurm):
+    argv = ["sacctmgr", "show", "assoc"]
+    fake_slurm({("sacctmgr",): failure(argv, 1, NO_ACCOUNTING)})
+    assert _slurm_info.job_limit() is None
+
+
+def test_worker_jobs_are_capped(fake_slurm, acme_log):
+    import dask
+
+    from acme._logging import ensure_configured
+    from acme._startup import _worker_jobs
+
+    ensure_configured()  # INFO, as when a ParallelMap starts
+    fake_slurm({("sacctmgr", "assoc"): "8||\n"})
+    with dask.config.set({"acme.slurm.max-jobs": 20}):
+        assert _worker_jobs(5) == 5
+        assert acme_log.text == ""
+        assert _worker_jobs(500) == 8
+    assert "Starting 8 SLURM worker jobs for 500 calls (capped by your SLURM job" in (
+        acme_log.text
+    )
+    with dask.config.set({"acme.slurm.max-jobs": 3}):
+        assert _worker_jobs(500) == 3
+    assert "(capped by acme.slurm.max-jobs)" in acme_log.text
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, "many", True])
+def test_a_bad_max_jobs_is_refused(value):
+    import dask
+
+    from acme._startup import _worker_jobs
+    from acme.errors import AcmeValueError
+
+    with (
+        dask.config.set({"acme.slurm.max-jobs": value}),
+        pytest.raises(AcmeValueError, match=r"`acme\.slurm\.max-jobs` has to be"),
+    ):
+        _worker_jobs(5)

@@ -16,6 +16,7 @@ __all__ = [
     "QUERY_TIMEOUT",
     "PartitionInfo",
     "is_slurm_node",
+    "job_limit",
     "job_states",
     "parse_key_values",
     "partition_info",
@@ -168,6 +169,33 @@ def job_states() -> dict[str, str] | None:
         if job:
             states[job] = state
     return states
+
+
+def job_limit() -> int | None:
+    """How many more jobs this user may submit, by accounting; None if unknown.
+
+    The smallest of the ``MaxJobs`` of the user's associations and the
+    ``MaxJobsPU`` of the QoS they may use, and of the ``MaxSubmit`` /
+    ``MaxSubmitPU`` limits less the jobs the user has in the queue. Without an
+    accounting daemon ``sacctmgr`` does not answer, and nothing is known.
+    """
+    import getpass  # lazy: only a SLURM start asks
+
+    user = getpass.getuser()
+    argv = ["sacctmgr", "show", "assoc", f"user={user}", "format=MaxJobs,MaxSubmit,QOS"]
+    rows = [line.split("|") for line in query([*argv, "-P", "-n"]).splitlines()]
+    qos = sorted({name for row in rows if len(row) > 2 for name in row[2].split(",")})
+    if any(qos):
+        argv = ["sacctmgr", "show", "qos", f"name={','.join(filter(None, qos))}"]
+        argv += ["format=MaxJobsPU,MaxSubmitPU", "-P", "-n"]
+        rows += [line.split("|") for line in query(argv).splitlines()]
+    running = [row[0] for row in rows]
+    submit = [row[1] for row in rows if len(row) > 1]
+    numbers = [int(value) for value in running if value.isdigit()]
+    if any(value.isdigit() for value in submit):
+        queued = len(job_states() or {})
+        numbers += [max(0, int(value) - queued) for value in submit if value.isdigit()]
+    return min(numbers) if numbers else None
 
 
 def _qos_mem(qos: str) -> int | None:
