@@ -58,7 +58,9 @@ def test_started_client_shut_down(stop, acme_log):
     assert pmap.config.client is None
     assert no_client()
     assert "Local parallel computing client ready" in acme_log.text
-    assert "Successfully shut down LocalCluster hosted on tcp://" in acme_log.text
+    assert "Successfully shut down LocalCluster hosted on tls://127.0.0.1" in (
+        acme_log.text
+    )
     assert "containing 3 workers" in acme_log.text
 
 

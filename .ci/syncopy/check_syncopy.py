@@ -3,8 +3,9 @@
 Run by ``.ci/syncopy/run.sh`` in a separate virtual environment holding
 esi-syncopy 2023.9 and acme. Needs SLURM's ``sinfo`` to answer (Syncopy only
 takes the ParallelMap path then). Each analysis runs with ``parallel=True`` on a
-LocalCluster client and with ``parallel=False``; the results must be equal and
-acme must have run one parallel computation per parallel analysis.
+LocalCluster that ``acme.local_cluster_setup`` started (TLS, which Syncopy's
+``get_client()`` must pick up) and with ``parallel=False``; the results must be
+equal and acme must have run one parallel computation per parallel analysis.
 """
 
 import logging
@@ -12,7 +13,8 @@ import sys
 
 import numpy as np
 import syncopy as spy
-from distributed import Client, LocalCluster
+
+from acme import cluster_cleanup, local_cluster_setup
 
 
 class Runs(logging.Handler):
@@ -49,9 +51,10 @@ def main():
     rng = np.random.default_rng(42)
     trials = [rng.standard_normal((600, 3)) for _ in range(6)]
     data = spy.AnalogData(data=trials, samplerate=200)
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0")
-    client = Client(cluster)
+    client = local_cluster_setup(n_workers=2, interactive=False)
     failures = []
+    if not client.scheduler.address.startswith("tls://"):
+        failures.append(f"not a TLS cluster: {client.scheduler.address}")
     try:
         for name, analysis, kwargs in analyses(data):
             before = len(runs.calls)
@@ -66,8 +69,7 @@ def main():
             if client.status != "running":
                 failures.append(f"{name}: the client did not survive")
     finally:
-        client.close()
-        cluster.close()
+        cluster_cleanup(client)
     print("acme calls:", *runs.calls, sep="\n  ")
     if failures:
         print("FAILED:", ", ".join(failures))

@@ -12,6 +12,7 @@ from .._checks import must_be
 from .._interrupt import interrupts_held
 from .._logging import ensure_configured, get_logger
 from ..errors import AcmeTypeError
+from ._security import forget_credentials
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -122,6 +123,8 @@ def shut_down(client: Client, hurry: bool = False) -> None:
                 cluster.close()
             except (OSError, RuntimeError, TimeoutError) as exc:
                 logger.warning("Closing %s failed: %s", description, exc)
+            finally:
+                forget_credentials(cluster)
         logger.info(
             "Successfully shut down %s containing %d workers", description, n_workers
         )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .._interactive import ask_yes_no, is_interactive
 from .._logging import ensure_configured, get_logger
 from ._options import LocalOptions, local_options
+from ._security import cluster_security
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -28,13 +29,14 @@ def start_local(options: LocalOptions) -> Client | None:
         return None
     from distributed import Client, LocalCluster  # lazy: not when acme is imported
 
-    if options.n_workers is None and options.memory_limit is None:
-        client = Client()
-    else:
-        kwargs: dict[str, Any] = {"n_workers": options.n_workers}
-        if options.memory_limit is not None:
-            kwargs["memory_limit"] = options.memory_limit
-        client = Client(LocalCluster(**kwargs))
+    security, _ = cluster_security(on_slurm=False)  # credentials only in memory
+    kwargs: dict[str, Any] = {"n_workers": options.n_workers, "host": "127.0.0.1"}
+    kwargs["dashboard_address"] = "127.0.0.1:8787"  # dask would bind 0.0.0.0
+    if options.memory_limit is not None:
+        kwargs["memory_limit"] = options.memory_limit
+    if security is not None:
+        kwargs["security"] = security
+    client = Client(LocalCluster(**kwargs))
     logger.info(
         "Local parallel computing client ready, dashboard accessible at %s",
         client.dashboard_link,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._logging import ensure_configured, get_logger
 from ..errors import AcmeTypeError
+from . import _security
 from ._jobs import all_jobs, wait_for_workers
 from ._options import SlurmOptions, check_text, slurm_options
 from ._resources import available_partitions, pick_partition, worker_args, worker_memory
@@ -104,6 +105,17 @@ def _slurm_cluster_class() -> Any:
     return SLURMCluster
 
 
+def _new_cluster(kwargs: dict[str, Any]) -> SLURMCluster:
+    try:
+        cluster: SLURMCluster = _slurm_cluster_class()(**kwargs)
+    except ValueError as exc:
+        # dask-jobqueue reports an unknown keyword as ValueError
+        if "unexpected keyword" not in str(exc):
+            raise
+        raise AcmeTypeError(f"<slurm_cluster_setup> {exc}") from exc
+    return cluster
+
+
 def _start_slurm(options: SlurmOptions) -> SlurmStart | None:
     """Resolve partition and memory, submit and wait (step 12); None: aborted."""
     from distributed import Client  # lazy: import acme must not import distributed
@@ -114,13 +126,15 @@ def _start_slurm(options: SlurmOptions) -> SlurmStart | None:
     )
     memory_mb = worker_memory(partition, memory.mb, n_cores, options.mem_cushion)
     kwargs = _cluster_kwargs(options, partition, memory_mb)
+    folder = None
+    if "security" not in kwargs and "protocol" not in kwargs:  # else the user's
+        kwargs["security"], folder = _security.cluster_security(on_slurm=True)
     try:
-        cluster = _slurm_cluster_class()(**kwargs)
-    except ValueError as exc:
-        # dask-jobqueue reports an unknown keyword as ValueError
-        if "unexpected keyword" not in str(exc):
-            raise
-        raise AcmeTypeError(f"<slurm_cluster_setup> {exc}") from exc
+        cluster = _new_cluster(kwargs)
+    except BaseException:
+        _security.remove_credentials(folder)
+        raise
+    _security.keep_credentials(cluster, folder)
     try:  # from here on, whatever fails (Ctrl-C too) cancels the jobs
         cluster.scale(options.n_workers)
         if not wait_for_workers(cluster, options):
@@ -130,6 +144,7 @@ def _start_slurm(options: SlurmOptions) -> SlurmStart | None:
             "Parallel computing client ready, dashboard accessible at %s",
             cluster.dashboard_link,
         )
+        _security.tunnel_hint(cluster.dashboard_link)
         client = Client(cluster) if options.start_client else None
     except BaseException:
         _close(cluster)
