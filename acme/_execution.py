@@ -179,15 +179,20 @@ class Run:
 
     def _scatter_again(self) -> bool:
         """Once a worker is alive, resend the shared values; False if stalled."""
-        while worker_threads(self.client) == 0:
-            if self.stall or self._done.wait(0.5):
-                return False
         logger.info(
             "The shared arguments were lost with the workers holding them; "
             "sending them again"
         )
-        self._scatter(self._call_args.shared)
-        return True
+        while not self.stall:
+            if worker_threads(self.client) > 0:
+                try:
+                    self._scatter(self._call_args.shared)
+                    return True
+                except (OSError, TimeoutError):  # that worker is gone again
+                    pass
+            if self._done.wait(0.5):
+                break
+        return False
 
     def _top_up(self) -> list[Future[Any]]:
         """Submit batches until enough are in flight; the new futures."""

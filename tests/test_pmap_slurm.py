@@ -661,6 +661,11 @@ def test_ctrl_c_cancels_the_slurm_jobs(tmp_path):
     script = tmp_path / "child.py"
     script.write_text(CHILD.replace("MARKER", repr(str(marker))))
     out, err = tmp_path / "child.out", tmp_path / "child.err"
+    credentials = tmp_path / "tls" / "credentials"
+    env = {
+        **os.environ,
+        "DASK_JOBQUEUE__SLURM__SHARED_TEMP_DIRECTORY": str(tmp_path / "tls"),
+    }
     with out.open("w") as stdout, err.open("w") as stderr:
         child = subprocess.Popen(
             [sys.executable, str(script)],
@@ -668,6 +673,7 @@ def test_ctrl_c_cancels_the_slurm_jobs(tmp_path):
             stdout=stdout,
             stderr=stderr,
             cwd=tmp_path,
+            env=env,
         )
     try:
 
@@ -678,6 +684,7 @@ def test_ctrl_c_cancels_the_slurm_jobs(tmp_path):
         assert child.poll() is None, err.read_text()
         job = marker.read_text()
         assert [j["id"] for j in jobs_below(tmp_path)] == [job]
+        assert len(list(credentials.iterdir())) == 1  # the TLS credentials
         child.send_signal(signal.SIGINT)
         returncode = child.wait(timeout=60)
     finally:
@@ -688,4 +695,5 @@ def test_ctrl_c_cancels_the_slurm_jobs(tmp_path):
     assert returncode != 0, text
     assert "KeyboardInterrupt" in text
     assert "Successfully shut down SLURMCluster hosted on" in text
+    assert list(credentials.iterdir()) == []
     assert wait_gone([job]) == []
