@@ -1,4 +1,4 @@
-"""``dryrun=True`` with results on disk (API.md 6.7).
+"""``dryrun=True`` with results on disk.
 
 The dry run executes one random call in this process; it must not write into the
 output folder. Declining at the prompt removes what the constructor created and

@@ -1,4 +1,4 @@
-"""Results on disk end to end (API.md section 5) on real LocalClusters.
+"""Results on disk end to end on real LocalClusters.
 
 Every test gives ``output_dir`` explicitly unless it checks where the default
 folder goes, so nothing is written beside this file.

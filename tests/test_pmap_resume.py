@@ -1,4 +1,4 @@
-"""Partial failures, the manifest and ``resume`` on LocalClusters (API.md 5.8, 5.9).
+"""Partial failures, the manifest and ``resume`` on LocalClusters.
 
 Every user function here records which calls ran by appending the call index to
 ``<state>/calls.log``; a flag file ``<state>/fixed`` (or ``<state>/release``) turns a
