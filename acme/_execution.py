@@ -25,6 +25,7 @@ from .cluster._jobs import all_jobs, dead_worker_job, slurm_report
 from .cluster._watch import JobWatch
 from .cluster.client import worker_threads
 from .errors import ComputationError
+from .results._record import CallRecord, capture_limit
 from .results._worker import (
     STARTED_TOPIC,
     BatchDone,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["Outcome", "Run", "Stall", "failure", "run_in_process"]
 
 _MAX_LISTED = 10  # failed calls named in a ComputationError
+_OUTPUT_SHOWN = 2000  # characters of the first failed call's output in it
 
 logger = get_logger(__name__)
 _DEAD_WORKER = (
@@ -81,9 +83,12 @@ class Outcome:
     jobs: dict[int, str] = field(default_factory=dict)
     stalled: bool = False
     cluster_jobs: set[str] = field(default_factory=set)  # SLURM jobs while it ran
+    records: dict[int, CallRecord] = field(default_factory=dict)
 
     def add(self, outcome: CallOutcome) -> None:
         """Record one call."""
+        if outcome.record is not None:
+            self.records[outcome.index] = outcome.record
         if outcome.error is None:
             self.values[outcome.index] = outcome.value
         else:
@@ -165,7 +170,8 @@ class Run:
             # sent once to every worker; a single call just carries its values
             self._scatter(call_args.shared)
         budget = None if self.sizer.fixed else Budget(3 * TARGET_SECONDS, MAX_BYTES)
-        self._task = functools.partial(run_batch, func, sink, task_id, budget)
+        capture = capture_limit()
+        self._task = functools.partial(run_batch, func, sink, task_id, budget, capture)
         self._call_args = call_args
         self._placeholders = [SharedSlot(slot) for slot in range(len(self._shared))]
         self._pending = deque(indices)
@@ -381,6 +387,11 @@ def failure(
         lines.append(
             f"Traceback of call {first}:\n{outcome.tracebacks[first].rstrip()}"
         )
+    record = outcome.records.get(first) if first is not None else None
+    if record is not None and record.output:
+        tail = record.output[-_OUTPUT_SHOWN:]
+        cut = "its last lines" if len(tail) < len(record.output) else "all of it"
+        lines.append(f"Output of call {first} ({cut}):\n{tail.rstrip()}")
     results = [values.get(i) for i in range(n_calls)]
     error = ComputationError(
         "\n".join(lines), failed=failed, exceptions=errors, results=results

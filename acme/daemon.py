@@ -23,6 +23,7 @@ from .cluster.client import ClientHandle, cluster_cleanup, live_workers, shut_do
 from .errors import AcmeTypeError, NoWorkersError, OutputError
 from .results import ResultSink
 from .results._files import StoredFile
+from .results._record import CallRecord, call_records, summary
 from .results._worker import CallOutcome
 from .results.manifest import DONE, FAILED, RunRecord, holding
 
@@ -108,6 +109,7 @@ class ACMEdaemon:
         self._setup = setup
         self.config = setup.config
         self._unsaved = False  # the manifest could not be written this compute()
+        self.records: list[CallRecord] = []  # of the last compute()
 
     @property
     def client(self) -> Client | None:
@@ -148,6 +150,10 @@ class ACMEdaemon:
                 outcome = run_in_process(*self._call, call_args, todo, self._note)
             else:
                 outcome = self._run(client, call_args, todo, fixed)
+            self.records = call_records(
+                self.config.n_calls, outcome.records, outcome.values, reused
+            )
+            logger.info("%s", summary(self.records))
             outcome.values.update(reused)
             return self._finish(outcome, len(todo))
         finally:

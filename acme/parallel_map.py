@@ -43,6 +43,7 @@ from .cluster.client import ClientHandle
 from .daemon import ACMEdaemon, RunConfig, RunSetup
 from .errors import AcmeTypeError, AcmeValueError, OutputError
 from .results import ResultSink, make_sink
+from .results._record import CallRecord
 from .results.housekeeping import clean_old_folders
 from .results.identity import fingerprints, func_identity
 from .results.layout import OutputLayout, default_base, log_file_name
@@ -200,6 +201,15 @@ class ParallelMap:
     def results_container(self) -> str | None:
         """Absolute path of the results container, else None."""
         return self.daemon.results_container
+
+    @property
+    def records(self) -> list[CallRecord]:
+        """What each call of the last ``compute()`` did, in call order.
+
+        Its printed output, run and CPU time, host, worker and SLURM job; also
+        after ``compute()`` raised. Empty before the first ``compute()``.
+        """
+        return list(self.daemon.records)
 
     def compute(self, debug: bool = False) -> Any:
         """Run every call and return the results (see the user guide for each mode).

@@ -303,6 +303,9 @@ def test_failing_call_names_its_slurm_job_and_output_file(tmp_path):
     assert f"SLURM job {job}" in message
     assert str(output) in message
     assert isinstance(info.value.__cause__, ValueError)
+    [record] = pmap.records  # where it ran
+    assert (record.status, record.job) == ("failed", job)
+    assert record.host == socket.gethostname()  # the one node of this SLURM
     assert wait_gone([job]) == []
 
 

@@ -9,6 +9,7 @@ reported per call, so the batch size never changes what the caller sees.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import time
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 
 from ..broadcast import TASK_ID
 from ._files import Raised, attempt
+from ._record import CallRecord, recording
 
 __all__ = ["BatchDone", "Budget", "CallOutcome", "Packed", "SharedSlot", "run_batch"]
 
@@ -41,6 +43,7 @@ class CallOutcome:
     error: BaseException | None = None
     traceback: str | None = None
     job: str | None = None
+    record: CallRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +108,16 @@ class BatchDone:
     failed: list[CallOutcome] = field(default_factory=list)
     unrun: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    records: dict[int, CallRecord] = field(default_factory=dict)
 
     def outcomes(self) -> list[CallOutcome]:
         """Every call's outcome, unpacked (in the caller)."""
         values = self.values.unpack() if isinstance(self.values, Packed) else []
-        ok = [CallOutcome(i, v) for i, v in zip(self.done, values, strict=True)]
+        records = self.records
+        ok = [
+            CallOutcome(i, v, record=records.get(i))
+            for i, v in zip(self.done, values, strict=True)
+        ]
         return ok + self.failed
 
 
@@ -122,12 +130,13 @@ def _portable(exc: Exception) -> BaseException:
     return exc
 
 
-def _failure(index: int, exc: Exception) -> CallOutcome:
+def _failure(index: int, exc: Exception, record: CallRecord | None) -> CallOutcome:
     return CallOutcome(
         index,
         error=_portable(exc),
         traceback="".join(traceback.format_exception(exc)),
         job=os.environ.get("SLURM_JOB_ID"),
+        record=record,
     )
 
 
@@ -174,6 +183,7 @@ def run_batch(
     sink: BatchSink,
     task_id: bool,
     budget: Budget | None,
+    capture: int | None,
     shared: Sequence[Any],
     calls: Packed,
 ) -> BatchDone:
@@ -194,6 +204,8 @@ def run_batch(
     budget : Budget or None
         Once the calls run took longer, or their values grew larger, the
         remaining calls are handed back unstarted; None runs them all.
+    capture : int or None
+        Characters of each call's output to keep; None captures nothing.
     shared : sequence
         The values every call shares, for the placeholders.
     calls : Packed
@@ -209,7 +221,9 @@ def run_batch(
         value = found = sink.recover(index) if rerun else None
         if found is None:
             call_kwargs = {**kwargs, TASK_ID: index} if task_id else kwargs
-            value = _call(func, shared, args, call_kwargs)
+            with recording(index, capture) as call:
+                value = _call(func, shared, args, call_kwargs)
+                done.records[index] = call.record(isinstance(value, Raised))
         if found is None and not sink.deferred_writes and not isinstance(value, Raised):
             value = attempt(sink.store, index, value)
         results.append((index, value))
@@ -251,7 +265,7 @@ def _settle(done: BatchDone, results: list[tuple[int, Any]]) -> None:
     stored = []
     for index, value in results:
         if isinstance(value, Raised):
-            done.failed.append(_failure(index, value.exc))
+            done.failed.append(_failure(index, value.exc, done.records.get(index)))
         else:
             done.done.append(index)
             stored.append(value)
@@ -278,7 +292,10 @@ def _pack_values(done: BatchDone, stored: list[Any]) -> None:
             Packed(value)
         except Exception as exc:
             done.done.remove(index)
-            done.failed.append(_failure(index, exc))
+            record = done.records.get(index)
+            if record is not None:
+                record = dataclasses.replace(record, status="failed")
+            done.failed.append(_failure(index, exc, record))
         else:
             kept.append(value)
     done.values = Packed(kept)

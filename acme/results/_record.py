@@ -1,0 +1,335 @@
+"""What one call did: its printed output, run time, CPU time and where it ran.
+
+On a worker, :func:`recording` wraps one call. While it runs, text the call's
+thread writes to ``sys.stdout`` or ``sys.stderr``, and records of the root
+logger it emits, go to that call's buffer instead of the worker's streams, so
+the output of calls running side by side in one worker never mixes. The first
+capturing call of a process puts a dispatching stand-in in front of both streams
+and a handler on the root logger; without capture nothing is replaced. Only the
+tail of a call's output is kept (``max_chars``).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import os
+import socket
+import statistics
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from .. import config
+from .._checks import is_integral, must_be
+from ..errors import AcmeValueError
+
+__all__ = [
+    "CallRecord",
+    "Recording",
+    "call_records",
+    "capture_limit",
+    "recording",
+    "summary",
+]
+
+_local = threading.local()  # .buffer: the _Tail of the call this thread runs
+_install_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """What one call of a ``compute()`` did (``ParallelMap.records``).
+
+    Attributes
+    ----------
+    index : int
+        The call.
+    status : str
+        ``"done"``, ``"failed"``, ``"reused"`` (a result of an earlier run,
+        with ``resume=True``) or ``"not run"``.
+    start, end : float or None
+        When the call began and ended (seconds since the epoch).
+    seconds, cpu_seconds : float or None
+        Its wall-clock time, and the CPU time of the thread that ran it.
+    host, worker : str or None
+        The host name, and the dask worker's address.
+    pid : int or None
+        The worker's process id.
+    job : str or None
+        The SLURM job the worker ran in.
+    peak_mb : float or None
+        Peak resident memory of the worker process while the call ran, in MB
+        (sampled every 10 ms; calls running beside it in the same worker share
+        it).
+    memory_limit_mb : float or None
+        The worker's memory limit in MB, if it has one.
+    output : str
+        What the call printed to stdout and stderr, and the root logger's
+        records it emitted, in order (its tail only, beyond the cap).
+    """
+
+    index: int
+    status: str
+    start: float | None = None
+    end: float | None = None
+    seconds: float | None = None
+    cpu_seconds: float | None = None
+    host: str | None = None
+    worker: str | None = None
+    pid: int | None = None
+    job: str | None = None
+    peak_mb: float | None = None
+    memory_limit_mb: float | None = None
+    output: str = ""
+
+
+class _Tail:
+    """The last ``limit`` characters written to it, and how many came before."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.size = 0
+        self.cut = 0
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size > 2 * self.limit:  # trimmed now and then, not per write
+            self._trim()
+
+    def _trim(self) -> None:
+        text = "".join(self.parts)
+        keep = text[-self.limit :] if self.limit else ""
+        self.cut += len(text) - len(keep)
+        self.parts, self.size = [keep], len(keep)
+
+    def text(self) -> str:
+        if self.size > self.limit:
+            self._trim()
+        text = "".join(self.parts)
+        return f"[... {self.cut} characters cut ...]\n{text}" if self.cut else text
+
+
+class _Dispatch:
+    """Stands in for ``sys.stdout``/``sys.stderr``: a capturing thread's text goes
+    to its call's buffer, everything else to the stream it replaced."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        tail: _Tail | None = getattr(_local, "buffer", None)
+        if tail is None:
+            return self._stream.write(text)
+        tail.add(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if getattr(_local, "buffer", None) is None:
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:  # encoding, fileno, isatty, ...
+        return getattr(self._stream, name)
+
+
+class _ToCall(logging.Handler):
+    """Root logger records emitted inside a capturing call go to its buffer."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        tail: _Tail | None = getattr(_local, "buffer", None)
+        if tail is not None:
+            tail.add(self.format(record) + "\n")
+
+
+def _install() -> None:
+    """Put the stand-ins in place once per process."""
+    with _install_lock:
+        if not isinstance(sys.stdout, _Dispatch):
+            sys.stdout = _Dispatch(sys.stdout)
+        if not isinstance(sys.stderr, _Dispatch):
+            sys.stderr = _Dispatch(sys.stderr)
+        root = logging.getLogger()
+        if not any(isinstance(h, _ToCall) for h in root.handlers):
+            handler = _ToCall()
+            handler.setFormatter(
+                logging.Formatter("%(levelname)s:%(name)s:%(message)s")
+            )
+            root.addHandler(handler)
+
+
+class _Sampler:
+    """The process's resident memory every 10 ms, while calls are recorded."""
+
+    def __init__(self) -> None:
+        import psutil  # lazy: only recording workers sample
+
+        self._process = psutil.Process()
+        self.latest = self._rss()
+        self.active: set[Recording] = set()
+        self._wake = threading.Condition()
+        threading.Thread(target=self._run, daemon=True, name="acme-rss").start()
+
+    def _rss(self) -> float:
+        return float(self._process.memory_info().rss)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                self._wake.wait_for(lambda: bool(self.active))
+                active = list(self.active)
+            self.latest = rss = self._rss()
+            for recording in active:
+                recording.peak = max(recording.peak, rss)
+            time.sleep(0.01)
+
+    def add(self, recording: Recording) -> None:
+        with self._wake:
+            self.active.add(recording)
+            self._wake.notify()
+
+    def remove(self, recording: Recording) -> None:
+        with self._wake:
+            self.active.discard(recording)
+
+
+@functools.lru_cache(maxsize=4)
+def _sampler(pid: int) -> _Sampler:
+    """The sampler of process ``pid`` (this one; a forked child gets its own)."""
+    return _Sampler()
+
+
+@dataclass(slots=True, eq=False)
+class Recording:
+    """A call being recorded; :meth:`record` once it has ended."""
+
+    index: int
+    tail: _Tail | None
+    start: float = field(default_factory=time.time)
+    wall: float = field(default_factory=time.perf_counter)
+    cpu: float = field(default_factory=time.thread_time)
+    peak: float = 0.0
+
+    def record(self, failed: bool) -> CallRecord:
+        """The call's record."""
+        seconds = time.perf_counter() - self.wall
+        pid = os.getpid()
+        peak = max(self.peak, _sampler(pid).latest)
+        host, worker, job, limit = _where(pid, threading.get_ident())
+        return CallRecord(
+            self.index,
+            "failed" if failed else "done",
+            start=self.start,
+            end=self.start + seconds,
+            seconds=seconds,
+            cpu_seconds=time.thread_time() - self.cpu,
+            host=host,
+            worker=worker,
+            pid=pid,
+            job=job,
+            peak_mb=peak / 1e6,
+            memory_limit_mb=limit,
+            output=self.tail.text() if self.tail is not None else "",
+        )
+
+
+@contextmanager
+def recording(index: int, max_chars: int | None) -> Iterator[Recording]:
+    """Time one call and, unless ``max_chars`` is None, capture its output."""
+    sampler = _sampler(os.getpid())
+    tail = None if max_chars is None else _Tail(max_chars)
+    previous = getattr(_local, "buffer", None)
+    if tail is not None:
+        _install()
+        _local.buffer = tail
+    call = Recording(index, tail, peak=sampler.latest)
+    sampler.add(call)
+    try:
+        yield call
+    finally:
+        if tail is not None:
+            _local.buffer = previous
+        sampler.remove(call)
+
+
+@functools.lru_cache(maxsize=256)
+def _where(pid: int, thread: int) -> tuple[str, str | None, str | None, float | None]:
+    """Host, dask worker address, SLURM job and worker memory limit (MB) of this
+    process and thread (a thread-based cluster runs several workers in one)."""
+    worker: str | None = None
+    limit: float | None = None
+    try:
+        from distributed import get_worker
+
+        this = get_worker()
+        worker = str(this.address)
+        bytes_ = this.memory_manager.memory_limit
+        limit = bytes_ / 1e6 if bytes_ else None
+    except ValueError:  # not on a dask worker
+        pass
+    return socket.gethostname(), worker, os.environ.get("SLURM_JOB_ID"), limit
+
+
+def capture_limit() -> int | None:
+    """Characters of output kept per call (``acme.capture.max-chars``); None: off.
+
+    ``acme.capture: false`` turns capturing off.
+    """
+    setting = config.get("capture")
+    if setting is None or setting is False:
+        return None
+    value: Any = setting.get("max-chars") if isinstance(setting, dict) else setting
+    if isinstance(value, bool) or not is_integral(value) or int(value) < 0:
+        allowed = "false or a mapping with `max-chars`, an integer >= 0"
+        raise AcmeValueError(must_be("config `acme.capture`", allowed, setting))
+    return int(value)
+
+
+def call_records(
+    n_calls: int,
+    records: dict[int, CallRecord],
+    done: Collection[int],
+    reused: Collection[int],
+) -> list[CallRecord]:
+    """One record per call, in call order: ``records`` where a call has one."""
+    out = []
+    for index in range(n_calls):
+        record = records.get(index)
+        if record is None:  # debug mode (no record taken), resumed, or never run
+            status = "reused" if index in reused else "not run"
+            record = CallRecord(index, "done" if index in done else status)
+        out.append(record)
+    return out
+
+
+def summary(records: Sequence[CallRecord]) -> str:
+    """One line: calls by status and the median and longest run time."""
+    counts = Counter(record.status for record in records)
+    order = ("done", "failed", "reused", "not run")
+    text = ", ".join(f"{counts[s]} {s}" for s in order if counts[s])
+    timed = [r for r in records if r.seconds is not None]
+    if timed:
+        longest = max(timed, key=lambda r: r.seconds or 0.0)
+        median = statistics.median(r.seconds or 0.0 for r in timed)
+        text += (
+            f"; run time median {median:.3g} s, "
+            f"longest {longest.seconds:.3g} s (call {longest.index})"
+        )
+    peaks = [r for r in records if r.peak_mb is not None]
+    if peaks:
+        top = max(peaks, key=lambda r: r.peak_mb or 0.0)
+        peak, limit = top.peak_mb or 0.0, top.memory_limit_mb
+        text += f"; peak memory {peak / 1000:.2g} GB"
+        if limit:
+            text += f" of {limit / 1000:.2g} GB per worker"
+            if peak < limit / 4:  # far more than needed
+                fits = math.ceil(1.5 * peak / 1000)
+                text += f": mem_per_worker='{fits}GB' would fit"
+    return f"Calls: {text}"

@@ -1,0 +1,162 @@
+"""What each call did (``ParallelMap.records``) on real LocalClusters.
+
+Output capture per call, with several threads per worker; run times; the
+summary line; failed calls' output in the ``ComputationError``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import sys
+import time
+
+import dask
+import pytest
+from distributed import Client, LocalCluster
+
+from acme import ParallelMap
+from acme.errors import ComputationError
+
+
+def chatty(x, lines):
+    for line in range(lines):
+        print(f"call {x} line {line}")  # noqa: T201
+        time.sleep(0.01)  # the other call prints meanwhile
+    print(f"call {x} to stderr", file=sys.stderr)  # noqa: T201
+    return x
+
+
+def napping(x):
+    time.sleep(0.3)
+    return x
+
+
+def logs_and_fails(x):
+    print(f"about to fail on {x}")  # noqa: T201
+    logging.getLogger("user.code").warning("a root logger record of %d", x)
+    raise ValueError(f"bad {x}")
+
+
+def allocate_200_mb(x):
+    import numpy as np
+
+    block = np.ones(200 * 10**6 // 8)  # touched: resident
+    time.sleep(0.1)  # sampled meanwhile
+    return float(block[0]) + x
+
+
+def stdout_type(x):
+    return type(sys.stdout).__name__
+
+
+@pytest.fixture
+def two_threads():
+    """One worker process with two threads: calls run side by side in it."""
+    cluster = LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=":0"
+    )
+    with Client(cluster) as client:
+        yield client
+    cluster.close()
+
+
+def test_output_of_calls_running_side_by_side_never_mixes(two_threads):
+    with (
+        dask.config.set({"acme.batch-size": 1}),  # one task per call: in parallel
+        ParallelMap(chatty, [0, 1, 2, 3], 30, write_worker_results=False) as pmap,
+    ):
+        assert pmap.records == []
+        assert pmap.compute() == [0, 1, 2, 3]
+        records = pmap.records
+    assert [r.index for r in records] == [0, 1, 2, 3]
+    starts = sorted((r.start, r.end) for r in records)
+    assert any(b[0] < a[1] for a, b in itertools.pairwise(starts)), (
+        "no two calls overlapped"
+    )
+    for record in records:
+        expected = [f"call {record.index} line {i}" for i in range(30)]
+        expected.append(f"call {record.index} to stderr")
+        assert record.output.splitlines() == expected
+        assert record.status == "done"
+
+
+def test_a_record_says_how_long_and_where(process_client, acme_log):
+    with ParallelMap(napping, [0, 1], write_worker_results=False) as pmap:
+        pmap.compute()
+    workers = set(process_client.run(lambda: 0))  # the worker addresses
+    pids = set(process_client.run(__import__("os").getpid).values())
+    for record in pmap.records:
+        assert record.seconds >= 0.3
+        assert record.end - record.start == pytest.approx(record.seconds)
+        assert record.cpu_seconds < 0.2  # it slept
+        assert record.worker in workers
+        assert record.pid in pids
+        assert record.host
+        assert record.job is None  # not on SLURM
+    assert "Calls: 2 done; run time median 0.3" in acme_log.text
+
+
+def test_a_record_has_the_peak_memory_of_its_call(process_client, acme_log):
+    with ParallelMap(allocate_200_mb, [0], write_worker_results=False) as pmap:
+        pmap.compute()
+    [record] = pmap.records
+    assert record.peak_mb >= 200
+    assert record.memory_limit_mb > record.peak_mb  # LocalCluster's default limit
+    assert "; peak memory 0.2" in acme_log.text
+
+
+def test_long_output_keeps_its_tail(process_client):
+    with (
+        dask.config.set({"acme.capture.max-chars": 100}),
+        ParallelMap(chatty, [0], 50, write_worker_results=False) as pmap,
+    ):
+        pmap.compute()
+    [record] = pmap.records
+    head, _, tail = record.output.partition("\n")
+    assert head.startswith("[... ") and head.endswith(" characters cut ...]")
+    assert len(tail) == 100
+    assert tail.endswith("call 0 line 49\ncall 0 to stderr\n")
+
+
+def test_a_failed_calls_output_is_in_the_error(process_client):
+    with (
+        ParallelMap(logs_and_fails, [3], write_worker_results=False) as pmap,
+        pytest.raises(ComputationError) as info,
+    ):
+        pmap.compute()
+    [record] = pmap.records
+    assert record.status == "failed"
+    assert record.output == (
+        "about to fail on 3\nWARNING:user.code:a root logger record of 3\n"
+    )
+    message = str(info.value)
+    assert "Output of call 0 (all of it):\nabout to fail on 3\n" in message
+
+
+def test_capture_off_leaves_the_streams_alone(process_client):
+    with (
+        dask.config.set({"acme.capture": False}),
+        ParallelMap(stdout_type, [0, 1], write_worker_results=False) as pmap,
+    ):
+        kinds = pmap.compute()
+    assert "_Dispatch" not in kinds
+    assert {r.output for r in pmap.records} == {""}
+    assert all(r.seconds is not None for r in pmap.records)  # still timed
+
+
+def test_a_bad_capture_setting_is_refused(process_client):
+    with (
+        dask.config.set({"acme.capture.max-chars": -1}),
+        ParallelMap(napping, [0], write_worker_results=False) as pmap,
+        pytest.raises(ValueError, match=r"config `acme\.capture` has to be"),
+    ):
+        pmap.compute()
+
+
+def test_debug_runs_leave_output_alone(client, capsys):
+    with ParallelMap(chatty, [0], 1, write_worker_results=False) as pmap:
+        pmap.compute(debug=True)
+    assert "call 0 line 0" in capsys.readouterr().out  # printed live
+    [record] = pmap.records
+    assert (record.status, record.output, record.seconds) == ("done", "", None)
