@@ -25,7 +25,7 @@ from .cluster._jobs import all_jobs, dead_worker_job, slurm_report
 from .cluster._watch import JobWatch
 from .cluster.client import worker_threads
 from .errors import ComputationError
-from .results._record import CallRecord, capture_limit
+from .results._record import Taken, capture_limit
 from .results._worker import (
     STARTED_TOPIC,
     BatchDone,
@@ -83,7 +83,7 @@ class Outcome:
     jobs: dict[int, str] = field(default_factory=dict)
     stalled: bool = False
     cluster_jobs: set[str] = field(default_factory=set)  # SLURM jobs while it ran
-    records: dict[int, CallRecord] = field(default_factory=dict)
+    records: dict[int, Taken] = field(default_factory=dict)
 
     def add(self, outcome: CallOutcome) -> None:
         """Record one call."""
@@ -387,10 +387,11 @@ def failure(
         lines.append(
             f"Traceback of call {first}:\n{outcome.tracebacks[first].rstrip()}"
         )
-    record = outcome.records.get(first) if first is not None else None
-    if record is not None and record.output:
-        tail = record.output[-_OUTPUT_SHOWN:]
-        cut = "its last lines" if len(tail) < len(record.output) else "all of it"
+    taken = outcome.records.get(first) if first is not None else None
+    output = taken[1][4] if taken is not None else ""
+    if output:
+        tail = output[-_OUTPUT_SHOWN:]
+        cut = "its last lines" if len(tail) < len(output) else "all of it"
         lines.append(f"Output of call {first} ({cut}):\n{tail.rstrip()}")
     results = [values.get(i) for i in range(n_calls)]
     error = ComputationError(

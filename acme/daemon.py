@@ -23,7 +23,7 @@ from .cluster.client import ClientHandle, cluster_cleanup, live_workers, shut_do
 from .errors import AcmeTypeError, NoWorkersError, OutputError
 from .results import ResultSink
 from .results._files import StoredFile
-from .results._record import CallRecord, call_records, summary
+from .results._record import CallRecord, Taken, call_records, summary
 from .results._worker import CallOutcome
 from .results.manifest import DONE, FAILED, RunRecord, holding
 
@@ -109,7 +109,9 @@ class ACMEdaemon:
         self._setup = setup
         self.config = setup.config
         self._unsaved = False  # the manifest could not be written this compute()
-        self.records: list[CallRecord] = []  # of the last compute()
+        # what was measured of the calls of the last compute(), and reused
+        self._taken: tuple[int, dict[int, Taken], set[int]] = (0, {}, set())
+        self._reused: set[int] = set()
 
     @property
     def client(self) -> Client | None:
@@ -120,6 +122,11 @@ class ACMEdaemon:
     def results_container(self) -> str | None:
         """Absolute path of the results container after ``compute()``, else None."""
         return self.config.results_container
+
+    @property
+    def records(self) -> list[CallRecord]:
+        """What each call of the last ``compute()`` did (built when asked for)."""
+        return call_records(*self._taken, self._reused)
 
     def compute(self, debug: bool = False) -> Any:
         """Run every call; see :meth:`acme.ParallelMap.compute`."""
@@ -150,10 +157,9 @@ class ACMEdaemon:
                 outcome = run_in_process(*self._call, call_args, todo, self._note)
             else:
                 outcome = self._run(client, call_args, todo, fixed)
-            self.records = call_records(
-                self.config.n_calls, outcome.records, outcome.values, reused
-            )
-            logger.info("%s", summary(self.records))
+            self._taken = self.config.n_calls, outcome.records, set(outcome.values)
+            self._reused = set(reused)
+            logger.info("%s", summary(*self._taken, self._reused))
             outcome.values.update(reused)
             return self._finish(outcome, len(todo))
         finally:

@@ -209,7 +209,7 @@ class ParallelMap:
         Its printed output, run and CPU time, host, worker and SLURM job; also
         after ``compute()`` raised. Empty before the first ``compute()``.
         """
-        return list(self.daemon.records)
+        return self.daemon.records
 
     def compute(self, debug: bool = False) -> Any:
         """Run every call and return the results (see the user guide for each mode).

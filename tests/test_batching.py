@@ -114,7 +114,8 @@ def test_bad_batch_size_names_the_key_the_value_and_what_is_allowed(value):
 
 def test_a_task_hands_back_the_calls_past_its_budget():
     calls = Packed([(i, [i, SharedSlot(0)], {}) for i in range(5)])
-    done = run_batch(plus, MemorySink(5, None), False, Budget(0.0, 10**9), [100], calls)
+    budget = Budget(0.0, 10**9)
+    done = run_batch(plus, MemorySink(5, None), False, budget, None, [100], calls)
     assert done.done == [0]
     assert done.unrun == [1, 2, 3, 4]
     assert [(c.index, c.value) for c in done.outcomes()] == [(0, 100)]
@@ -122,9 +123,13 @@ def test_a_task_hands_back_the_calls_past_its_budget():
 
 def test_a_task_runs_all_its_calls_without_a_budget():
     calls = Packed([(i, [i], {"y": SharedSlot(0)}) for i in range(5)])
-    done = run_batch(plus, MemorySink(5, None), False, None, [10], calls)
-    assert [c.value for c in done.outcomes()] == [10, 11, 12, 13, 14]
+    done = run_batch(plus, MemorySink(5, None), False, None, 100, [10], calls)
+    outcomes = done.outcomes()
+    assert [c.value for c in outcomes] == [10, 11, 12, 13, 14]
     assert done.unrun == []
+    # what was measured of each call: run here, not on a dask worker
+    statuses = {(status, at[1]) for status, _, at in (c.record for c in outcomes)}
+    assert statuses == {("done", None)}
 
 
 # --- end to end on a process-based cluster -----------------------------------

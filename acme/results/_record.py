@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -32,11 +32,16 @@ from ..errors import AcmeValueError
 
 __all__ = [
     "CallRecord",
+    "Measured",
     "Recording",
+    "Taken",
+    "Where",
     "call_records",
     "capture_limit",
+    "make_record",
     "recording",
     "summary",
+    "where",
 ]
 
 _local = threading.local()  # .buffer: the _Tail of the call this thread runs
@@ -151,6 +156,8 @@ class _ToCall(logging.Handler):
 
 def _install() -> None:
     """Put the stand-ins in place once per process."""
+    if isinstance(sys.stdout, _Dispatch) and isinstance(sys.stderr, _Dispatch):
+        return  # the root logger's handler came with them
     with _install_lock:
         if not isinstance(sys.stdout, _Dispatch):
             sys.stdout = _Dispatch(sys.stdout)
@@ -166,7 +173,11 @@ def _install() -> None:
 
 
 class _Sampler:
-    """The process's resident memory every 10 ms, while calls are recorded."""
+    """The process's resident memory, every 10 ms, into the calls recorded.
+
+    Calls join and leave ``active`` without a lock (set operations are atomic);
+    the sampler works on a copy.
+    """
 
     def __init__(self) -> None:
         import psutil  # lazy: only recording workers sample
@@ -174,7 +185,6 @@ class _Sampler:
         self._process = psutil.Process()
         self.latest = self._rss()
         self.active: set[Recording] = set()
-        self._wake = threading.Condition()
         threading.Thread(target=self._run, daemon=True, name="acme-rss").start()
 
     def _rss(self) -> float:
@@ -182,22 +192,12 @@ class _Sampler:
 
     def _run(self) -> None:
         while True:
-            with self._wake:
-                self._wake.wait_for(lambda: bool(self.active))
-                active = list(self.active)
-            self.latest = rss = self._rss()
-            for recording in active:
-                recording.peak = max(recording.peak, rss)
             time.sleep(0.01)
-
-    def add(self, recording: Recording) -> None:
-        with self._wake:
-            self.active.add(recording)
-            self._wake.notify()
-
-    def remove(self, recording: Recording) -> None:
-        with self._wake:
-            self.active.discard(recording)
+            active = self.active.copy()
+            if active:
+                self.latest = rss = self._rss()
+                for recording in active:
+                    recording.peak = max(recording.peak, rss)
 
 
 @functools.lru_cache(maxsize=4)
@@ -206,42 +206,60 @@ def _sampler(pid: int) -> _Sampler:
     return _Sampler()
 
 
+#: what a worker measured of one call: start, seconds, CPU seconds, peak bytes,
+#: output (the rest of a record is the same for a whole batch: :func:`where`)
+Measured = tuple[float, float, float, float, str]
+#: host, worker address, pid, SLURM job, worker memory limit in MB
+Where = tuple[str, str | None, int, str | None, float | None]
+#: what the caller keeps of a call until its record is asked for: status,
+#: what was measured, where it ran
+Taken = tuple[str, Measured, Where]
+
+
 @dataclass(slots=True, eq=False)
 class Recording:
-    """A call being recorded; :meth:`record` once it has ended."""
+    """A call being recorded; :meth:`measured` once it has ended."""
 
-    index: int
     tail: _Tail | None
+    peak: float
     start: float = field(default_factory=time.time)
     wall: float = field(default_factory=time.perf_counter)
     cpu: float = field(default_factory=time.thread_time)
-    peak: float = 0.0
 
-    def record(self, failed: bool) -> CallRecord:
-        """The call's record."""
+    def measured(self) -> Measured:
+        """What was measured of the call."""
         seconds = time.perf_counter() - self.wall
-        pid = os.getpid()
-        peak = max(self.peak, _sampler(pid).latest)
-        host, worker, job, limit = _where(pid, threading.get_ident())
-        return CallRecord(
-            self.index,
-            "failed" if failed else "done",
-            start=self.start,
-            end=self.start + seconds,
-            seconds=seconds,
-            cpu_seconds=time.thread_time() - self.cpu,
-            host=host,
-            worker=worker,
-            pid=pid,
-            job=job,
-            peak_mb=peak / 1e6,
-            memory_limit_mb=limit,
-            output=self.tail.text() if self.tail is not None else "",
-        )
+        cpu = time.thread_time() - self.cpu
+        peak = max(self.peak, _sampler(os.getpid()).latest)
+        output = self.tail.text() if self.tail is not None else ""
+        return self.start, seconds, cpu, peak, output
+
+
+def make_record(
+    index: int, status: str, measured: Measured, where: Where
+) -> CallRecord:
+    """A call's record from what its worker measured and where the batch ran."""
+    start, seconds, cpu, peak, output = measured
+    host, worker, pid, job, limit = where
+    return CallRecord(
+        index,
+        status,
+        start=start,
+        end=start + seconds,
+        seconds=seconds,
+        cpu_seconds=cpu,
+        host=host,
+        worker=worker,
+        pid=pid,
+        job=job,
+        peak_mb=peak / 1e6,
+        memory_limit_mb=limit,
+        output=output,
+    )
 
 
 @contextmanager
-def recording(index: int, max_chars: int | None) -> Iterator[Recording]:
+def recording(max_chars: int | None) -> Iterator[Recording]:
     """Time one call and, unless ``max_chars`` is None, capture its output."""
     sampler = _sampler(os.getpid())
     tail = None if max_chars is None else _Tail(max_chars)
@@ -249,20 +267,18 @@ def recording(index: int, max_chars: int | None) -> Iterator[Recording]:
     if tail is not None:
         _install()
         _local.buffer = tail
-    call = Recording(index, tail, peak=sampler.latest)
-    sampler.add(call)
+    call = Recording(tail, sampler.latest)
+    sampler.active.add(call)
     try:
         yield call
     finally:
         if tail is not None:
             _local.buffer = previous
-        sampler.remove(call)
+        sampler.active.discard(call)
 
 
-@functools.lru_cache(maxsize=256)
-def _where(pid: int, thread: int) -> tuple[str, str | None, str | None, float | None]:
-    """Host, dask worker address, SLURM job and worker memory limit (MB) of this
-    process and thread (a thread-based cluster runs several workers in one)."""
+def where() -> Where:
+    """Host, dask worker address, pid, SLURM job and worker memory limit (MB)."""
     worker: str | None = None
     limit: float | None = None
     try:
@@ -274,7 +290,8 @@ def _where(pid: int, thread: int) -> tuple[str, str | None, str | None, float | 
         limit = bytes_ / 1e6 if bytes_ else None
     except ValueError:  # not on a dask worker
         pass
-    return socket.gethostname(), worker, os.environ.get("SLURM_JOB_ID"), limit
+    job = os.environ.get("SLURM_JOB_ID")
+    return socket.gethostname(), worker, os.getpid(), job, limit
 
 
 def capture_limit() -> int | None:
@@ -294,38 +311,46 @@ def capture_limit() -> int | None:
 
 def call_records(
     n_calls: int,
-    records: dict[int, CallRecord],
+    taken: Mapping[int, Taken],
     done: Collection[int],
     reused: Collection[int],
 ) -> list[CallRecord]:
-    """One record per call, in call order: ``records`` where a call has one."""
-    out = []
-    for index in range(n_calls):
-        record = records.get(index)
-        if record is None:  # debug mode (no record taken), resumed, or never run
-            status = "reused" if index in reused else "not run"
-            record = CallRecord(index, "done" if index in done else status)
-        out.append(record)
-    return out
+    """One record per call, in call order, from what was ``taken`` of the calls."""
+    return [
+        make_record(index, *taken[index])
+        if index in taken
+        else CallRecord(index, _status(index, done, reused))
+        for index in range(n_calls)
+    ]
 
 
-def summary(records: Sequence[CallRecord]) -> str:
-    """One line: calls by status and the median and longest run time."""
-    counts = Counter(record.status for record in records)
+def _status(index: int, done: Collection[int], reused: Collection[int]) -> str:
+    """The status of a call without a record: debug mode, resumed, or never run."""
+    if index in reused:
+        return "reused"
+    return "done" if index in done else "not run"
+
+
+def summary(
+    n_calls: int,
+    taken: Mapping[int, Taken],
+    done: Collection[int],
+    reused: Collection[int],
+) -> str:
+    """One line: calls by status, median and longest run time, peak memory."""
+    counts = Counter(
+        taken[i][0] if i in taken else _status(i, done, reused) for i in range(n_calls)
+    )
     order = ("done", "failed", "reused", "not run")
     text = ", ".join(f"{counts[s]} {s}" for s in order if counts[s])
-    timed = [r for r in records if r.seconds is not None]
-    if timed:
-        longest = max(timed, key=lambda r: r.seconds or 0.0)
-        median = statistics.median(r.seconds or 0.0 for r in timed)
+    if taken:
+        seconds = {index: measured[1] for index, (_, measured, _) in taken.items()}
+        longest = max(seconds, key=seconds.__getitem__)
         text += (
-            f"; run time median {median:.3g} s, "
-            f"longest {longest.seconds:.3g} s (call {longest.index})"
+            f"; run time median {statistics.median(seconds.values()):.3g} s, "
+            f"longest {seconds[longest]:.3g} s (call {longest})"
         )
-    peaks = [r for r in records if r.peak_mb is not None]
-    if peaks:
-        top = max(peaks, key=lambda r: r.peak_mb or 0.0)
-        peak, limit = top.peak_mb or 0.0, top.memory_limit_mb
+        peak, limit = max((m[3] / 1e6, at[4] or 0.0) for _, m, at in taken.values())
         text += f"; peak memory {peak / 1000:.2g} GB"
         if limit:
             text += f" of {limit / 1000:.2g} GB per worker"

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from ..broadcast import TASK_ID
 from ._files import Raised, attempt
-from ._record import CallRecord, recording
+from ._record import Measured, Taken, Where, recording, where
 
 __all__ = ["BatchDone", "Budget", "CallOutcome", "Packed", "SharedSlot", "run_batch"]
 
@@ -43,7 +43,7 @@ class CallOutcome:
     error: BaseException | None = None
     traceback: str | None = None
     job: str | None = None
-    record: CallRecord | None = None
+    record: Taken | None = None  # what was measured, for its record
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,17 +108,27 @@ class BatchDone:
     failed: list[CallOutcome] = field(default_factory=list)
     unrun: list[int] = field(default_factory=list)
     seconds: float = 0.0
-    records: dict[int, CallRecord] = field(default_factory=dict)
+    measured: dict[int, Measured] = field(default_factory=dict)
+    where: Where | None = None
 
     def outcomes(self) -> list[CallOutcome]:
-        """Every call's outcome, unpacked (in the caller)."""
+        """Every call's outcome with its record, unpacked (in the caller)."""
         values = self.values.unpack() if isinstance(self.values, Packed) else []
-        records = self.records
         ok = [
-            CallOutcome(i, v, record=records.get(i))
+            CallOutcome(i, v, record=self._record(i, "done"))
             for i, v in zip(self.done, values, strict=True)
         ]
-        return ok + self.failed
+        failed = [
+            dataclasses.replace(call, record=self._record(call.index, "failed"))
+            for call in self.failed
+        ]
+        return ok + failed
+
+    def _record(self, index: int, status: str) -> Taken | None:
+        measured = self.measured.get(index)
+        if measured is None or self.where is None:
+            return None  # recovered from an earlier attempt, not run here
+        return status, measured, self.where
 
 
 def _portable(exc: Exception) -> BaseException:
@@ -130,13 +140,12 @@ def _portable(exc: Exception) -> BaseException:
     return exc
 
 
-def _failure(index: int, exc: Exception, record: CallRecord | None) -> CallOutcome:
+def _failure(index: int, exc: Exception) -> CallOutcome:
     return CallOutcome(
         index,
         error=_portable(exc),
         traceback="".join(traceback.format_exception(exc)),
         job=os.environ.get("SLURM_JOB_ID"),
-        record=record,
     )
 
 
@@ -221,9 +230,9 @@ def run_batch(
         value = found = sink.recover(index) if rerun else None
         if found is None:
             call_kwargs = {**kwargs, TASK_ID: index} if task_id else kwargs
-            with recording(index, capture) as call:
+            with recording(capture) as call:
                 value = _call(func, shared, args, call_kwargs)
-                done.records[index] = call.record(isinstance(value, Raised))
+                done.measured[index] = call.measured()
         if found is None and not sink.deferred_writes and not isinstance(value, Raised):
             value = attempt(sink.store, index, value)
         results.append((index, value))
@@ -235,6 +244,7 @@ def run_batch(
     if sink.deferred_writes:
         results = _store_deferred(sink, results)
     done.seconds = time.perf_counter() - start
+    done.where = where() if done.measured else None
     _settle(done, results)
     return done
 
@@ -265,7 +275,7 @@ def _settle(done: BatchDone, results: list[tuple[int, Any]]) -> None:
     stored = []
     for index, value in results:
         if isinstance(value, Raised):
-            done.failed.append(_failure(index, value.exc, done.records.get(index)))
+            done.failed.append(_failure(index, value.exc))
         else:
             done.done.append(index)
             stored.append(value)
@@ -292,10 +302,7 @@ def _pack_values(done: BatchDone, stored: list[Any]) -> None:
             Packed(value)
         except Exception as exc:
             done.done.remove(index)
-            record = done.records.get(index)
-            if record is not None:
-                record = dataclasses.replace(record, status="failed")
-            done.failed.append(_failure(index, exc, record))
+            done.failed.append(_failure(index, exc))
         else:
             kept.append(value)
     done.values = Packed(kept)
