@@ -2,8 +2,9 @@
 
 On a worker, :func:`recording` wraps one call. While it runs, text the call's
 thread writes to ``sys.stdout`` or ``sys.stderr``, and records of the root
-logger it emits, go to that call's buffer instead of the worker's streams, so
-the output of calls running side by side in one worker never mixes. The first
+logger it emits, also go to that call's buffer (they still reach the worker's
+streams), so the output of calls running side by side in one worker never
+mixes in the records. The first
 capturing call of a process puts a dispatching stand-in in front of both streams
 and a handler on the root logger; without capture nothing is replaced. Only the
 tail of a call's output is kept (``max_chars``).
@@ -124,22 +125,20 @@ class _Tail:
 
 
 class _Dispatch:
-    """Stands in for ``sys.stdout``/``sys.stderr``: a capturing thread's text goes
-    to its call's buffer, everything else to the stream it replaced."""
+    """Stands in for ``sys.stdout``/``sys.stderr``: everything goes on to the
+    stream it replaced, and a capturing thread's text to its call's buffer too."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
         tail: _Tail | None = getattr(_local, "buffer", None)
-        if tail is None:
-            return self._stream.write(text)
-        tail.add(text)
-        return len(text)
+        if tail is not None:
+            tail.add(text)
+        return self._stream.write(text)
 
     def flush(self) -> None:
-        if getattr(_local, "buffer", None) is None:
-            self._stream.flush()
+        self._stream.flush()
 
     def __getattr__(self, name: str) -> Any:  # encoding, fileno, isatty, ...
         return getattr(self._stream, name)
