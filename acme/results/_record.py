@@ -345,9 +345,10 @@ def summary(
     if taken:
         seconds = {index: measured[1] for index, (_, measured, _) in taken.items()}
         longest = max(seconds, key=seconds.__getitem__)
+        median = statistics.median(seconds.values())
         text += (
-            f"; run time median {statistics.median(seconds.values()):.3g} s, "
-            f"longest {seconds[longest]:.3g} s (call {longest})"
+            f"; run time median {_duration(median)}, "
+            f"longest {_duration(seconds[longest])} (call {longest})"
         )
         peak, limit = max((m[3] / 1e6, at[4] or 0.0) for _, m, at in taken.values())
         text += f"; peak memory {peak / 1000:.2g} GB"
@@ -357,3 +358,16 @@ def summary(
                 fits = math.ceil(1.5 * peak / 1000)
                 text += f": mem_per_worker='{fits}GB' would fit"
     return f"Calls: {text}"
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` for reading: ``"21 us"``, ``"301 ms"``, ``"2.5 s"``.
+
+    >>> _duration(2.26e-05), _duration(0.3012), _duration(2.5)
+    ('23 us', '301 ms', '2.5 s')
+    """
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.0f} ms"
+    return f"{seconds:.3g} s"
