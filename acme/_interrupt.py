@@ -45,7 +45,7 @@ class InterruptGuard:
         while not self._ended.wait(0.5):
             with self._lock:
                 if self._signalled.is_set() and not self._ended.is_set():
-                    _thread.interrupt_main()
+                    _interrupt_main()
 
     def _replaces(self, handler: Any) -> bool:
         """Whether the guard takes SIGINT over from ``handler``."""
@@ -63,6 +63,16 @@ class InterruptGuard:
             self._ended.set()
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+
+
+def _interrupt_main() -> None:
+    """SIGINT to the main thread: a real signal, so a blocking call there (a
+    ``sleep``, a wait on a lock) returns to take it; ``interrupt_main`` alone
+    would wait until the main thread runs Python code again."""
+    if hasattr(signal, "pthread_kill"):
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+    else:  # Windows
+        _thread.interrupt_main()
 
 
 class _Held(InterruptGuard):
