@@ -17,8 +17,6 @@ ratios, ``--out`` gets one JSON line per timed run. Nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import sys
 import tempfile
 import time
@@ -26,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import dask
-from tls import f, tiny_mem
+from tls import f, report, tiny_mem
 
 SETTINGS = {"off": False, "on": {"max-chars": 65536}}
 
@@ -77,24 +75,8 @@ def main() -> int:
                         print(rows[-1], file=sys.stderr)
         finally:
             cluster_cleanup(client)
-    if args.out is not None:
-        with args.out.open("w") as out:
-            for row in rows:
-                out.write(json.dumps({**row, "repeats": args.repeats}) + "\n")
-    print("| workload | capture off (median s) | capture on (median s) | on / off |")
-    print("|---|---|---|---|")
-    for workload in ("tiny-mem", "tiny-h5"):
-        medians = {
-            name: statistics.median(
-                row["seconds"]
-                for row in rows
-                if row["workload"] == workload and row["capture"] == name
-            )
-            for name in SETTINGS
-        }
-        ratio = medians["on"] / medians["off"]
-        off, on = medians["off"], medians["on"]
-        print(f"| {workload} | {off:.3f} | {on:.3f} | {ratio:.2f} |")
+    header = "| workload | capture off (median s) | capture on (median s) | on / off |"
+    report(rows, "capture", ("off", "on"), header, args.out, args.repeats)
     return 0
 
 

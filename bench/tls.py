@@ -69,6 +69,35 @@ def tiny_mem(client: Any, calls: int) -> float:
     return seconds
 
 
+def report(
+    rows: list[dict[str, Any]],
+    field: str,
+    values: tuple[str, str],
+    header: str,
+    out: Path | None,
+    repeats: int,
+) -> None:
+    """Write ``rows`` to ``out`` (JSON lines) and print, under ``header``, per
+    workload the median seconds of the two ``values`` of ``field`` and their ratio.
+    """
+    if out is not None:
+        with out.open("w") as file:
+            for row in rows:
+                file.write(json.dumps({**row, "repeats": repeats}) + "\n")
+    print(header)
+    print("|---|---|---|---|")
+    for workload in dict.fromkeys(row["workload"] for row in rows):
+        base, other = (
+            statistics.median(
+                row["seconds"]
+                for row in rows
+                if row["workload"] == workload and row[field] == value
+            )
+            for value in values
+        )
+        print(f"| {workload} | {base:.3f} | {other:.3f} | {other / base:.2f} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -110,26 +139,8 @@ def main() -> int:
     finally:
         for client in clients.values():
             cluster_cleanup(client)
-    if args.out is not None:
-        with args.out.open("w") as out:
-            for row in rows:
-                out.write(json.dumps({**row, "repeats": args.repeats}) + "\n")
-    print("| workload | plain TCP (median s) | TLS (median s) | TLS / plain |")
-    print("|---|---|---|---|")
-    for workload in ("startup-cold", "tiny-mem"):
-        medians = {
-            setting: statistics.median(
-                row["seconds"]
-                for row in rows
-                if row["workload"] == workload and row["security"] == setting
-            )
-            for setting in SETTINGS
-        }
-        ratio = medians["tls"] / medians["none"]
-        print(
-            f"| {workload} | {medians['none']:.3f} | {medians['tls']:.3f} "
-            f"| {ratio:.2f} |"
-        )
+    header = "| workload | plain TCP (median s) | TLS (median s) | TLS / plain |"
+    report(rows, "security", SETTINGS, header, args.out, args.repeats)
     return 0
 
 
