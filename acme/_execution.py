@@ -338,7 +338,8 @@ class Run:
                 "holding it, or the client was shut down"
             )
         if job is None and self.jobs is not None:
-            job = self.jobs.ran_on.get(str(future.key))
+            logged = functools.partial(self.client.get_events, STARTED_TOPIC)
+            job = self.jobs.job_of(str(future.key), logged)
         indices = self.batches[future.key]
         return [CallOutcome(index, error=error, job=job) for index in indices]
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import config
@@ -115,6 +116,23 @@ class JobWatch:
         """Remember the job a batch runs on (the dask event a starting batch sends)."""
         _, message = event
         self.ran_on[message["key"]] = message["job"]
+
+    def job_of(
+        self, key: str, logged: Callable[[], Iterable[tuple[float, dict[str, str]]]]
+    ) -> str | None:
+        """The job task ``key`` last started on, or None if it never reported.
+
+        An event sent before the subscription took effect reaches only the
+        scheduler's log, so a key not seen yet is looked up there (``logged``).
+        """
+        if key not in self.ran_on:
+            try:
+                events = logged()
+            except Exception:  # a closing client: the job stays unknown
+                events = ()
+            for event in events:
+                self.started(event)
+        return self.ran_on.get(key)
 
     def _learn_jobs(self) -> None:
         """Add the jobs the cluster submitted since the last poll."""
