@@ -12,8 +12,8 @@ import sys
 import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from .results._record import Taken, capture_limit
 from .results._worker import (
     STARTED_TOPIC,
     BatchDone,
+    BatchOptions,
     BatchSink,
     Budget,
     Call,
@@ -84,11 +85,13 @@ class Outcome:
     stalled: bool = False
     cluster_jobs: set[str] = field(default_factory=set)  # SLURM jobs while it ran
     records: dict[int, Taken] = field(default_factory=dict)
+    attempts: dict[int, int] = field(default_factory=dict)
 
     def add(self, outcome: CallOutcome) -> None:
         """Record one call."""
         if outcome.record is not None:
             self.records[outcome.index] = outcome.record
+        self.attempts[outcome.index] = outcome.attempt
         if outcome.error is None:
             self.values[outcome.index] = outcome.value
         else:
@@ -152,6 +155,9 @@ class Run:
         self._generation: dict[Any, int] = {}  # task key -> its scatter
         self._scatters = 0  # how often the shared values were sent
         self._lost = False  # the last ones sent were lost
+        self.attempts: Counter[int] = Counter()  # call -> times handed out
+        self._starts: Counter[str] = Counter()  # task key -> times it started
+        self._ran_on: dict[str, str] = {}  # task key -> the SLURM job it last ran in
 
     def submit(
         self,
@@ -160,8 +166,13 @@ class Run:
         task_id: bool,
         call_args: CallArgs,
         indices: Sequence[int],
+        attempts: Mapping[int, int],
     ) -> None:
-        """Scatter shared values once and submit the first batches."""
+        """Scatter shared values once and submit the first batches.
+
+        ``attempts`` counts how often earlier runs handed out each call.
+        """
+        self.attempts.update(attempts)  # added to the zero counts
         from ._plugin import PLUGIN_NAME, SysPathPlugin
 
         self.client.register_plugin(SysPathPlugin(sys.path), name=PLUGIN_NAME)
@@ -170,11 +181,14 @@ class Run:
             # sent once to every worker; a single call just carries its values
             self._scatter(call_args.shared)
         budget = None if self.sizer.fixed else Budget(3 * TARGET_SECONDS, MAX_BYTES)
-        capture = capture_limit()
-        self._task = functools.partial(run_batch, func, sink, task_id, budget, capture)
+        options = BatchOptions(task_id, budget, capture_limit(), self._token)
+        self._task = functools.partial(run_batch, func, sink, options)
         self._call_args = call_args
         self._placeholders = [SharedSlot(slot) for slot in range(len(self._shared))]
         self._pending = deque(indices)
+        # sent before the tasks on the same stream: the scheduler forwards every start
+        _listening[self._token] = self
+        self.client.subscribe_topic(STARTED_TOPIC, _started)
         self._top_up()
 
     def _scatter(self, shared: Sequence[Any]) -> None:
@@ -210,6 +224,7 @@ class Run:
         while self._pending and in_flight < sizer.in_flight and not self.stall:
             size = sizer.next(len(self._pending))
             indices = [self._pending.popleft() for _ in range(size)]
+            self.attempts.update(indices)  # a Counter: one more for each
             calls = Packed(list(_calls(self._call_args, indices, self._placeholders)))
             sizer.observe_input(size, calls.nbytes)
             self._submitted += 1
@@ -245,8 +260,6 @@ class Run:
             target=self._watch, args=(on_tick, jobs), daemon=True, name="acme-watch"
         )
         watchdog.start()
-        if jobs is not None:
-            self.client.subscribe_topic(STARTED_TOPIC, jobs.started)
         try:
             with tqdm(total=total, disable=not progress, file=sys.stderr) as bar:
                 settled = as_completed(
@@ -266,8 +279,6 @@ class Run:
                     on_result(call)
         finally:
             self._done.set()
-            if jobs is not None:
-                self.client.unsubscribe_topic(STARTED_TOPIC)
         outcome.stalled = bool(self.stall)
         outcome.cluster_jobs = set(jobs.jobs) if jobs is not None else set()
         return outcome
@@ -312,9 +323,13 @@ class Run:
         """Per-call outcomes of a settled task (``result``: its value if finished)."""
         if future.status == "finished":
             done: BatchDone = result
-            self.sizer.observe(len(done.done) + len(done.failed), done.seconds)
+            run_times = [measured[1] for measured in done.measured.values()]
+            self.sizer.observe(len(run_times), sum(run_times))  # the records' times
             self._pending.extendleft(reversed(done.unrun))  # handed back unstarted
-            return done.outcomes()
+            self._count_restarts(str(future.key), done.measured)
+            for index in done.unrun:
+                self.attempts[index] -= 1
+            return done.outcomes(self.attempts)
         from distributed import KilledWorker
 
         error: BaseException
@@ -337,11 +352,25 @@ class Run:
                 f"{future.status}: its shared input data was lost with the worker(s) "
                 "holding it, or the client was shut down"
             )
-        if job is None and self.jobs is not None:
-            logged = functools.partial(self.client.get_events, STARTED_TOPIC)
-            job = self.jobs.job_of(str(future.key), logged)
-        indices = self.batches[future.key]
-        return [CallOutcome(index, error=error, job=job) for index in indices]
+        job = job or self._ran_on.get(str(future.key))
+        self._count_restarts(str(future.key), self.batches[future.key])
+        return [
+            CallOutcome(index, error=error, job=job, attempt=self.attempts[index])
+            for index in self.batches[future.key]
+        ]
+
+    def started(self, key: str, job: str | None) -> None:
+        """Task ``key`` began on a worker, in SLURM job ``job`` if any."""
+        self._starts[key] += 1
+        if job:
+            self._ran_on[key] = job
+
+    def _count_restarts(self, key: str, ran: Iterable[int]) -> None:
+        """Count the calls run again when dask restarted their task (a dead worker)."""
+        again = self._starts.pop(key, 1) - 1
+        if again > 0:
+            for index in ran:
+                self.attempts[index] += again
 
     def cancel(self) -> None:
         """Cancel this run's tasks and release its scattered values."""
@@ -354,6 +383,18 @@ class Run:
     def release(self) -> None:
         """Drop references to this run's futures so the cluster frees them."""
         self.futures, self.scattered = [], []
+        _listening.pop(self._token, None)
+
+
+_listening: dict[str, Run] = {}  # run token -> the run, while it runs
+
+
+def _started(event: tuple[float, dict[str, Any]]) -> None:
+    """A task began on a worker (the event :func:`run_batch` sends): count it."""
+    _, message = event
+    run = _listening.get(message["run"])
+    if run is not None:
+        run.started(message["key"], message.get("job"))
 
 
 def failure(

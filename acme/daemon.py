@@ -23,9 +23,10 @@ from .cluster.client import ClientHandle, cluster_cleanup, live_workers, shut_do
 from .errors import AcmeTypeError, NoWorkersError, OutputError
 from .results import ResultSink
 from .results._files import StoredFile
-from .results._record import CallRecord, Taken, call_records, summary
+from .results._record import CallRecord
 from .results._worker import CallOutcome
-from .results.manifest import DONE, FAILED, RunRecord, holding
+from .results.manifest import DONE, FAILED, RunRecord, Start, holding
+from .results.records import Tally, call_records, prior_attempts, summary, to_entry
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -109,9 +110,7 @@ class ACMEdaemon:
         self._setup = setup
         self.config = setup.config
         self._unsaved = False  # the manifest could not be written this compute()
-        # what was measured of the calls of the last compute(), and reused
-        self._taken: tuple[int, dict[int, Taken], set[int]] = (0, {}, set())
-        self._reused: set[int] = set()
+        self._tally = Tally()  # what the last compute() learnt of its calls
 
     @property
     def client(self) -> Client | None:
@@ -126,7 +125,7 @@ class ACMEdaemon:
     @property
     def records(self) -> list[CallRecord]:
         """What each call of the last ``compute()`` did (built when asked for)."""
-        return call_records(*self._taken, self._reused)
+        return call_records(self._tally)
 
     def compute(self, debug: bool = False) -> Any:
         """Run every call; see :meth:`acme.ParallelMap.compute`."""
@@ -149,18 +148,19 @@ class ACMEdaemon:
     def _compute(
         self, client: Client, call_args: CallArgs, debug: bool, fixed: int | None
     ) -> Any:
-        todo, reused = self._start(call_args)
+        start = self._start(call_args)
+        todo = start.run
         self._unsaved = False
         try:
             if debug:
                 logger.warning("Running in debug mode")
                 outcome = run_in_process(*self._call, call_args, todo, self._note)
             else:
-                outcome = self._run(client, call_args, todo, fixed)
-            self._taken = self.config.n_calls, outcome.records, set(outcome.values)
-            self._reused = set(reused)
-            logger.info("%s", summary(*self._taken, self._reused))
-            outcome.values.update(reused)
+                attempts = prior_attempts(start.records, todo)
+                outcome = self._run(client, call_args, todo, fixed, attempts)
+            self._tally = self._tallied(outcome, start)
+            logger.info("%s", summary(self._tally))
+            outcome.values.update(start.reused)
             return self._finish(outcome, len(todo))
         finally:
             self._save_record()
@@ -181,11 +181,11 @@ class ACMEdaemon:
         with holding(record.layout):
             yield
 
-    def _start(self, call_args: CallArgs) -> tuple[list[int], dict[int, StoredFile]]:
+    def _start(self, call_args: CallArgs) -> Start:
         """The calls to run and the reused results; old results of the others go."""
         record, sink = self._setup.record, self._setup.sink
         if record is None:
-            return list(range(call_args.n_calls)), {}
+            return Start(list(range(call_args.n_calls)), {}, {}, {})
         try:
             sink.prepare()  # recreate what went missing since (payload, container)
         except OSError as exc:
@@ -195,17 +195,34 @@ class ACMEdaemon:
             ) from exc
         start = record.todo(call_args, sink)
         sink.discard(start.run, start.recorded)
-        return start.run, start.reused
+        return start
+
+    def _tallied(self, outcome: Outcome, start: Start) -> Tally:
+        record = self._setup.record
+        return Tally(
+            self.config.n_calls,
+            outcome.records,
+            outcome.attempts,
+            set(outcome.values),
+            set(outcome.errors),
+            {index: start.records.get(index, {}) for index in start.reused},
+            None if record is None else record.layout.output,
+        )
 
     def _note(self, call: CallOutcome) -> None:
-        """Record a finished or failed call in the manifest (throttled writes)."""
+        """Record a settled call and what it did in the manifest (throttled)."""
         record = self._setup.record
         if record is None:
             return
+        taken = call.record
+        entry = to_entry(taken, call.attempt) if taken else {"attempt": call.attempt}
+        output = taken[1][4] if taken else ""
+        index = call.index
         if call.error is not None:
-            record.mark(call.index, FAILED, str(record.layout.result_file(call.index)))
+            file = str(record.layout.result_file(index))
+            record.mark(index, FAILED, file, entry, output)
         else:
-            record.mark(call.index, DONE, call.value)
+            record.mark(index, DONE, call.value, entry, output)
         self._save_record(force=False)
 
     def _save_record(self, force: bool = True) -> None:
@@ -221,7 +238,12 @@ class ACMEdaemon:
             self._unsaved = True
 
     def _run(
-        self, client: Client, call_args: CallArgs, todo: list[int], fixed: int | None
+        self,
+        client: Client,
+        call_args: CallArgs,
+        todo: list[int],
+        fixed: int | None,
+        attempts: dict[int, int],
     ) -> Outcome:
         if client.status != "running":
             raise NoWorkersError(
@@ -245,7 +267,7 @@ class ACMEdaemon:
         run = Run(client, self._setup.spec.name, fixed)
         try:
             with InterruptGuard():
-                run.submit(*self._call, call_args, todo)
+                run.submit(*self._call, call_args, todo, attempts)
                 return run.wait(
                     self.config.verbose is not False,
                     self._note,

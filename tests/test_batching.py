@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from collections import Counter
 
 import dask.config
 import h5py
@@ -17,7 +18,7 @@ from distributed import get_worker
 from acme import ParallelMap
 from acme._batching import MAX_BYTES, TARGET_SECONDS, BatchSizer, batch_size
 from acme.errors import AcmeValueError, ComputationError
-from acme.results._worker import Budget, Packed, SharedSlot, run_batch
+from acme.results._worker import BatchOptions, Budget, Packed, SharedSlot, run_batch
 from acme.results.memory import MemorySink
 
 
@@ -115,16 +116,17 @@ def test_bad_batch_size_names_the_key_the_value_and_what_is_allowed(value):
 def test_a_task_hands_back_the_calls_past_its_budget():
     calls = Packed([(i, [i, SharedSlot(0)], {}) for i in range(5)])
     budget = Budget(0.0, 10**9)
-    done = run_batch(plus, MemorySink(5, None), False, budget, None, [100], calls)
+    options = BatchOptions(budget=budget)
+    done = run_batch(plus, MemorySink(5, None), options, [100], calls)
     assert done.done == [0]
     assert done.unrun == [1, 2, 3, 4]
-    assert [(c.index, c.value) for c in done.outcomes()] == [(0, 100)]
+    assert [(c.index, c.value) for c in done.outcomes(Counter(range(5)))] == [(0, 100)]
 
 
 def test_a_task_runs_all_its_calls_without_a_budget():
     calls = Packed([(i, [i], {"y": SharedSlot(0)}) for i in range(5)])
-    done = run_batch(plus, MemorySink(5, None), False, None, 100, [10], calls)
-    outcomes = done.outcomes()
+    done = run_batch(plus, MemorySink(5, None), BatchOptions(capture=100), [10], calls)
+    outcomes = done.outcomes(Counter(range(5)))
     assert [c.value for c in outcomes] == [10, 11, 12, 13, 14]
     assert done.unrun == []
     # what was measured of each call: run here, not on a dask worker
@@ -237,6 +239,10 @@ def test_a_dead_worker_costs_only_the_unfinished_calls_of_its_batch(
         assert values == [[2 * i] for i in range(10)]
     manifest = json.loads((out / ".acme_dies_once_at_5.json").read_text())
     assert [c["status"] for c in manifest["calls"]] == ["done"] * 10
+    # the calls of the lost task from 5 on were handed out again; 0-4 were kept
+    assert [r.attempt for r in pmap.records] == [1] * 5 + [2] * 5
+    assert [c["record"]["attempt"] for c in manifest["calls"]] == [1] * 5 + [2] * 5
+    assert all(r.seconds is not None for r in pmap.records[5:])
 
 
 def row_or_wrong_shape(x):

@@ -7,16 +7,19 @@ summary line; failed calls' output in the ``ComputationError``.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import sys
 import time
+from pathlib import Path
 
 import dask
 import pytest
 from distributed import Client, LocalCluster
 
 from acme import ParallelMap
-from acme.errors import ComputationError
+from acme.errors import AcmeValueError, ComputationError
+from acme.results import load_records
 
 
 def chatty(x, lines):
@@ -160,3 +163,91 @@ def test_debug_runs_leave_output_alone(client, capsys):
     assert "call 0 line 0" in capsys.readouterr().out  # printed live
     [record] = pmap.records
     assert (record.status, record.output, record.seconds) == ("done", "", None)
+
+
+def prints_and_fails_once(x, state):
+    print(f"run of {x}")  # noqa: T201
+    if x % 2 and not (Path(state) / "fixed").exists():
+        raise ValueError(f"odd {x}")
+    return x
+
+
+def quiet(x):
+    return x
+
+
+FIELDS = ("index", "attempt", "start", "seconds", "cpu_seconds", "host", "worker")
+
+
+def test_records_are_kept_beside_the_results(process_client, tmp_path):
+    out = tmp_path / "out"
+    with ParallelMap(chatty, [0, 1, 2], 2, output_dir=str(out)) as pmap:
+        pmap.compute()
+    kept = load_records(out)
+    for record, read in zip(pmap.records, kept, strict=True):
+        assert [getattr(read, f) for f in FIELDS] == [
+            getattr(record, f) for f in FIELDS
+        ]
+        assert read.peak_mb == pytest.approx(record.peak_mb)
+        assert (read.status, read.attempt, read.job) == ("done", 1, None)
+        assert read.output == record.output
+        assert read.output.startswith(f"call {read.index} line 0\n")
+    lines = (out / ".acme_chatty.output").read_text().splitlines()
+    calls = sorted((item["call"], item["attempt"]) for item in map(json.loads, lines))
+    assert calls == [(0, 1), (1, 1), (2, 1)]
+
+
+def test_calls_that_print_nothing_leave_no_output_file(process_client, tmp_path):
+    out = tmp_path / "out"
+    with ParallelMap(quiet, [0, 1], output_dir=str(out)) as pmap:
+        pmap.compute()
+    assert not (out / ".acme_quiet.output").exists()
+    assert [(r.status, r.output) for r in load_records(out)] == [("done", "")] * 2
+
+
+def test_records_survive_a_resume(process_client, tmp_path):
+    out, state = tmp_path / "out", tmp_path / "state"
+    state.mkdir()
+    with ParallelMap(
+        prints_and_fails_once, list(range(4)), str(state), output_dir=str(out)
+    ) as pmap:
+        with pytest.raises(ComputationError):
+            pmap.compute()
+    first = pmap.records
+    assert [(r.status, r.attempt) for r in first] == [("done", 1), ("failed", 1)] * 2
+    assert [r.status for r in load_records(out)] == ["done", "failed"] * 2
+    (state / "fixed").touch()
+    with ParallelMap(
+        prints_and_fails_once,
+        list(range(4)),
+        str(state),
+        output_dir=str(out),
+        resume=True,
+    ) as pmap:
+        pmap.compute()
+    again = pmap.records
+    assert [(r.status, r.attempt) for r in again] == [("reused", 1), ("done", 2)] * 2
+    for before, after in zip(first[::2], again[::2], strict=True):  # as first run
+        assert (after.start, after.seconds, after.pid) == (
+            before.start,
+            before.seconds,
+            before.pid,
+        )
+    assert [r.output for r in again] == [f"run of {i}\n" for i in range(4)]
+    kept = load_records(out)
+    assert [(r.status, r.attempt, r.output) for r in kept] == [
+        ("done", 1 + i % 2, f"run of {i}\n") for i in range(4)
+    ]
+    assert kept[1].start > first[1].start  # the second attempt's record
+
+
+def test_reading_records_names_what_is_missing(tmp_path):
+    with pytest.raises(AcmeValueError, match=r"`folder` .* holds no run of acme"):
+        load_records(tmp_path)
+    for name in ("f", "g"):
+        (tmp_path / f".acme_{name}.json").write_text('{"calls": []}')
+    with pytest.raises(AcmeValueError, match=r"`name` is needed: .* runs of f, g"):
+        load_records(tmp_path)
+    with pytest.raises(AcmeValueError, match="`name` 'h' names no run"):
+        load_records(tmp_path, name="h")
+    assert load_records(tmp_path, name="g") == []

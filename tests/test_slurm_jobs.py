@@ -6,11 +6,9 @@ memory or cancelled) are checked end to end in ``test_pmap_slurm.py``.
 
 from __future__ import annotations
 
-from functools import partial
-
 import dask
 import pytest
-from distributed import Client, get_worker
+from distributed import Client
 from slurm_helpers import (
     cluster_job_ids,
     wait_gone,
@@ -21,27 +19,12 @@ from acme import slurm_cluster_setup
 from acme.cluster import _slurm_info
 from acme.cluster._jobs import all_jobs, dead_worker_job, slurm_report
 from acme.cluster._watch import JobWatch
-from acme.results._worker import STARTED_TOPIC
 
 
 def test_a_local_cluster_has_no_jobs(client):
     assert all_jobs(client.cluster) == []
     assert JobWatch.of(client) is None
     assert all_jobs(None) == []
-
-
-def test_a_start_reported_before_the_subscription_is_found(client):
-    """A batch may start before the client's subscription reaches the scheduler."""
-
-    def announce():
-        event = {"key": "batch-1", "job": "42"}
-        get_worker().log_event(STARTED_TOPIC, event)
-
-    client.submit(announce, pure=False).result()  # sent before the task's result
-    watch = JobWatch(None)
-    assert watch.ran_on == {}  # no subscription saw it
-    assert watch.job_of("batch-1", partial(client.get_events, STARTED_TOPIC)) == "42"
-    assert watch.job_of("batch-2", partial(client.get_events, STARTED_TOPIC)) is None
 
 
 def test_dead_worker_job_of_an_error_without_a_worker(client):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import config
@@ -54,8 +53,6 @@ class JobWatch:
         Whether a job was queued or starting at the last answer of SLURM.
     replacements_left : int
         Jobs that may still be submitted in place of ended ones.
-    ran_on : dict
-        Task key -> the job the task last started on.
     """
 
     def __init__(self, cluster: Any) -> None:
@@ -64,7 +61,6 @@ class JobWatch:
         self.jobs: set[str] = set(job_names(cluster))
         self.ended: dict[str, str] = {}
         self.waiting = False
-        self.ran_on: dict[str, str] = {}
         self.target = len(getattr(cluster, "worker_spec", None) or {})
         per_worker = int(config.get("slurm.replacements-per-worker"))
         self.replacements_left = per_worker * self.target
@@ -111,28 +107,6 @@ class JobWatch:
             self.ended[job] = end.line
             logger.info("Worker job ended: %s", end.line)
             self._replace(job, end)
-
-    def started(self, event: tuple[float, dict[str, str]]) -> None:
-        """Remember the job a batch runs on (the dask event a starting batch sends)."""
-        _, message = event
-        self.ran_on[message["key"]] = message["job"]
-
-    def job_of(
-        self, key: str, logged: Callable[[], Iterable[tuple[float, dict[str, str]]]]
-    ) -> str | None:
-        """The job task ``key`` last started on, or None if it never reported.
-
-        An event sent before the subscription took effect reaches only the
-        scheduler's log, so a key not seen yet is looked up there (``logged``).
-        """
-        if key not in self.ran_on:
-            try:
-                events = logged()
-            except Exception:  # a closing client: the job stays unknown
-                events = ()
-            for event in events:
-                self.started(event)
-        return self.ran_on.get(key)
 
     def _learn_jobs(self) -> None:
         """Add the jobs the cluster submitted since the last poll."""

@@ -21,8 +21,9 @@ from .hdf5 import PerCallSink, SingleFileSink
 from .layout import OutputLayout
 from .memory import Finished, MemorySink, UserSavesSink
 from .pickles import PickleSink
+from .records import load_records
 
-__all__ = ["Finished", "ResultSink", "make_sink"]
+__all__ = ["Finished", "ResultSink", "load_records", "make_sink"]
 
 
 class ResultSink(Protocol):

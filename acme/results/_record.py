@@ -4,25 +4,23 @@ On a worker, :func:`recording` wraps one call. While it runs, text the call's
 thread writes to ``sys.stdout`` or ``sys.stderr``, and records of the root
 logger it emits, also go to that call's buffer (they still reach the worker's
 streams), so the output of calls running side by side in one worker never
-mixes in the records. The first
-capturing call of a process puts a dispatching stand-in in front of both streams
-and a handler on the root logger; without capture nothing is replaced. Only the
-tail of a call's output is kept (``max_chars``).
+mixes in the records. The first capturing call of a process puts a dispatching
+stand-in in front of both streams and a handler on the root logger; without
+capture nothing is replaced. Only the tail of a call's output is kept
+(``max_chars``). The caller builds records from what is measured here
+(:mod:`acme.results.records`).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import math
 import os
 import socket
-import statistics
 import sys
 import threading
 import time
-from collections import Counter
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -37,11 +35,8 @@ __all__ = [
     "Recording",
     "Taken",
     "Where",
-    "call_records",
     "capture_limit",
-    "make_record",
     "recording",
-    "summary",
     "where",
 ]
 
@@ -59,7 +54,11 @@ class CallRecord:
         The call.
     status : str
         ``"done"``, ``"failed"``, ``"reused"`` (a result of an earlier run,
-        with ``resume=True``) or ``"not run"``.
+        with ``resume=True``; its record is that run's) or ``"not run"``.
+    attempt : int
+        How many times acme has handed the call to a worker, across resumed
+        runs: 1 for a call that ran once; more after a resumed failure or a
+        task lost with its worker; 0 for a call never handed out.
     start, end : float or None
         When the call began and ended (seconds since the epoch).
     seconds, cpu_seconds : float or None
@@ -83,6 +82,7 @@ class CallRecord:
 
     index: int
     status: str
+    attempt: int = 0
     start: float | None = None
     end: float | None = None
     seconds: float | None = None
@@ -234,29 +234,6 @@ class Recording:
         return self.start, seconds, cpu, peak, output
 
 
-def make_record(
-    index: int, status: str, measured: Measured, where: Where
-) -> CallRecord:
-    """A call's record from what its worker measured and where the batch ran."""
-    start, seconds, cpu, peak, output = measured
-    host, worker, pid, job, limit = where
-    return CallRecord(
-        index,
-        status,
-        start=start,
-        end=start + seconds,
-        seconds=seconds,
-        cpu_seconds=cpu,
-        host=host,
-        worker=worker,
-        pid=pid,
-        job=job,
-        peak_mb=peak / 1e6,
-        memory_limit_mb=limit,
-        output=output,
-    )
-
-
 @contextmanager
 def recording(max_chars: int | None) -> Iterator[Recording]:
     """Time one call and, unless ``max_chars`` is None, capture its output."""
@@ -306,68 +283,3 @@ def capture_limit() -> int | None:
         allowed = "false or a mapping with `max-chars`, an integer >= 0"
         raise AcmeValueError(must_be("config `acme.capture`", allowed, setting))
     return int(value)
-
-
-def call_records(
-    n_calls: int,
-    taken: Mapping[int, Taken],
-    done: Collection[int],
-    reused: Collection[int],
-) -> list[CallRecord]:
-    """One record per call, in call order, from what was ``taken`` of the calls."""
-    return [
-        make_record(index, *taken[index])
-        if index in taken
-        else CallRecord(index, _status(index, done, reused))
-        for index in range(n_calls)
-    ]
-
-
-def _status(index: int, done: Collection[int], reused: Collection[int]) -> str:
-    """The status of a call without a record: debug mode, resumed, or never run."""
-    if index in reused:
-        return "reused"
-    return "done" if index in done else "not run"
-
-
-def summary(
-    n_calls: int,
-    taken: Mapping[int, Taken],
-    done: Collection[int],
-    reused: Collection[int],
-) -> str:
-    """One line: calls by status, median and longest run time, peak memory."""
-    counts = Counter(
-        taken[i][0] if i in taken else _status(i, done, reused) for i in range(n_calls)
-    )
-    order = ("done", "failed", "reused", "not run")
-    text = ", ".join(f"{counts[s]} {s}" for s in order if counts[s])
-    if taken:
-        seconds = {index: measured[1] for index, (_, measured, _) in taken.items()}
-        longest = max(seconds, key=seconds.__getitem__)
-        median = statistics.median(seconds.values())
-        text += (
-            f"; run time median {_duration(median)}, "
-            f"longest {_duration(seconds[longest])} (call {longest})"
-        )
-        peak, limit = max((m[3] / 1e6, at[4] or 0.0) for _, m, at in taken.values())
-        text += f"; peak memory {peak / 1000:.2g} GB"
-        if limit:
-            text += f" of {limit / 1000:.2g} GB per worker"
-            if peak < limit / 4:  # far more than needed
-                fits = math.ceil(1.5 * peak / 1000)
-                text += f": mem_per_worker='{fits}GB' would fit"
-    return f"Calls: {text}"
-
-
-def _duration(seconds: float) -> str:
-    """``seconds`` for reading: ``"21 us"``, ``"301 ms"``, ``"2.5 s"``.
-
-    >>> _duration(2.26e-05), _duration(0.3012), _duration(2.5)
-    ('23 us', '301 ms', '2.5 s')
-    """
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} us"
-    if seconds < 1:
-        return f"{seconds * 1e3:.0f} ms"
-    return f"{seconds:.3g} s"

@@ -14,7 +14,7 @@ import os
 import pickle
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,7 +22,15 @@ from ..broadcast import TASK_ID
 from ._files import Raised, attempt
 from ._record import Measured, Taken, Where, recording, where
 
-__all__ = ["BatchDone", "Budget", "CallOutcome", "Packed", "SharedSlot", "run_batch"]
+__all__ = [
+    "BatchDone",
+    "BatchOptions",
+    "Budget",
+    "CallOutcome",
+    "Packed",
+    "SharedSlot",
+    "run_batch",
+]
 
 Call = tuple[int, Sequence[Any], dict[str, Any]]
 
@@ -44,6 +52,7 @@ class CallOutcome:
     traceback: str | None = None
     job: str | None = None
     record: Taken | None = None  # what was measured, for its record
+    attempt: int = 1  # how many times the call was handed to a worker
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,19 +116,22 @@ class BatchDone:
     values: Any = None
     failed: list[CallOutcome] = field(default_factory=list)
     unrun: list[int] = field(default_factory=list)
-    seconds: float = 0.0
     measured: dict[int, Measured] = field(default_factory=dict)
     where: Where | None = None
 
-    def outcomes(self) -> list[CallOutcome]:
+    def outcomes(self, attempts: Mapping[int, int]) -> list[CallOutcome]:
         """Every call's outcome with its record, unpacked (in the caller)."""
         values = self.values.unpack() if isinstance(self.values, Packed) else []
         ok = [
-            CallOutcome(i, v, record=self._record(i, "done"))
+            CallOutcome(i, v, record=self._record(i, "done"), attempt=attempts[i])
             for i, v in zip(self.done, values, strict=True)
         ]
         failed = [
-            dataclasses.replace(call, record=self._record(call.index, "failed"))
+            dataclasses.replace(
+                call,
+                record=self._record(call.index, "failed"),
+                attempt=attempts[call.index],
+            )
             for call in self.failed
         ]
         return ok + failed
@@ -168,14 +180,39 @@ class BatchSink(Protocol):
         """The result this ``compute()`` already stored for a call, or None."""
 
 
-#: dask event topic: ``{"key": <task key>, "job": <SLURM job id>}`` as a batch starts
+#: dask event topic: ``{"run": <run token>, "key": <task key>, "job": <SLURM job
+#: id or None>}`` as a batch starts
 STARTED_TOPIC = "acme-batch-started"
 
 
-def _announce_start() -> None:
-    """Tell the client which SLURM job runs this task (it may not live to tell)."""
-    job = os.environ.get("SLURM_JOB_ID")
-    if job is None:
+@dataclass(frozen=True, slots=True)
+class BatchOptions:
+    """How the calls of every batch of a run are run.
+
+    Attributes
+    ----------
+    task_id : bool
+        Pass ``taskID=index`` to the function.
+    budget : Budget or None
+        Once the calls run took longer, or their values grew larger, the
+        remaining calls are handed back unstarted; None runs them all.
+    capture : int or None
+        Characters of each call's output to keep; None captures nothing.
+    run : str or None
+        The token a starting batch announces itself with on
+        :data:`STARTED_TOPIC` (so the caller sees a task dask starts again
+        after its worker died, and the SLURM job it runs in); None: no event.
+    """
+
+    task_id: bool = False
+    budget: Budget | None = None
+    capture: int | None = None
+    run: str | None = None
+
+
+def _announce_start(run: str | None) -> None:
+    """Tell the caller this task of ``run`` started, and in which SLURM job."""
+    if run is None:
         return
     try:
         from distributed import get_worker
@@ -184,15 +221,14 @@ def _announce_start() -> None:
         key = str(worker.get_current_task())
     except ValueError:  # not on a dask worker
         return
-    worker.log_event(STARTED_TOPIC, {"key": key, "job": job})
+    job = os.environ.get("SLURM_JOB_ID")
+    worker.log_event(STARTED_TOPIC, {"run": run, "key": key, "job": job})
 
 
 def run_batch(
     func: Callable[..., Any],
     sink: BatchSink,
-    task_id: bool,
-    budget: Budget | None,
-    capture: int | None,
+    options: BatchOptions,
     shared: Sequence[Any],
     calls: Packed,
 ) -> BatchDone:
@@ -208,19 +244,15 @@ def run_batch(
         run in order, so only when the batch's first call has a recovered result
         is this task a re-run after its worker died; then every call already
         stored is reported, not run again.
-    task_id : bool
-        Pass ``taskID=index`` to ``func``.
-    budget : Budget or None
-        Once the calls run took longer, or their values grew larger, the
-        remaining calls are handed back unstarted; None runs them all.
-    capture : int or None
-        Characters of each call's output to keep; None captures nothing.
+    options : BatchOptions
+        ``taskID``, budget, output capture and the start announcement.
     shared : sequence
         The values every call shares, for the placeholders.
     calls : Packed
         The batch's ``(index, args, kwargs)`` triples.
     """
-    _announce_start()
+    _announce_start(options.run)
+    budget, capture = options.budget, options.capture
     batch: list[Call] = calls.unpack()
     done, start = BatchDone(), time.perf_counter()
     results: list[tuple[int, Any]] = []  # index, and the value or Raised
@@ -229,7 +261,7 @@ def run_batch(
     for position, (index, args, kwargs) in enumerate(batch):
         value = found = sink.recover(index) if rerun else None
         if found is None:
-            call_kwargs = {**kwargs, TASK_ID: index} if task_id else kwargs
+            call_kwargs = {**kwargs, TASK_ID: index} if options.task_id else kwargs
             with recording(capture) as call:
                 value = _call(func, shared, args, call_kwargs)
                 done.measured[index] = call.measured()
@@ -243,7 +275,6 @@ def run_batch(
             break
     if sink.deferred_writes:
         results = _store_deferred(sink, results)
-    done.seconds = time.perf_counter() - start
     done.where = where() if done.measured else None
     _settle(done, results)
     return done

@@ -126,6 +126,11 @@ class OutputLayout:
         return self.folder / f".acme_{self.name}.journal"
 
     @property
+    def output(self) -> Path:
+        """``<dir>/.acme_<f>.output``: what the calls printed, a JSON line each."""
+        return self.folder / f".acme_{self.name}.output"
+
+    @property
     def lock(self) -> Path:
         """``<dir>/.acme_<f>.lock``: held while a process uses the folder."""
         return self.folder / f".acme_{self.name}.lock"

@@ -26,6 +26,7 @@ from ._locks import RunLock
 from .identity import fingerprints
 from .journal import GENERATION, append, new_generation, replay
 from .layout import OutputLayout
+from .records import RECORD, append_outputs
 
 __all__ = ["DONE", "FAILED", "PENDING", "RunRecord", "holding"]
 
@@ -40,12 +41,14 @@ class Start:
     """How a ``compute()`` starts: the calls to run, reused results, old files.
 
     ``recorded`` maps the calls to run that ran before (done or failed) to the
-    result file the manifest has for them.
+    result file the manifest has for them; ``records`` maps every call an earlier
+    run handed to a worker to the record the manifest keeps of it.
     """
 
     run: list[int]
     reused: dict[int, StoredFile]
     recorded: dict[int, Path]
+    records: dict[int, dict[str, Any]]
 
 
 class Preparer(Protocol):
@@ -175,6 +178,7 @@ class RunRecord:
         self._interval = float(config.get("manifest.write-interval"))
         self._saved = 0.0
         self._changed: dict[int, dict[str, Any]] = {}  # since the last save
+        self._outputs: list[tuple[int, int, str]] = []  # call, attempt, output
         self._lock = threading.Lock()
 
     @classmethod
@@ -302,17 +306,41 @@ class RunRecord:
             for i in todo
             if calls[i]["status"] != PENDING
         }
+        records = {
+            i: call[RECORD]
+            for i, call in enumerate(calls)
+            if isinstance(call.get(RECORD), dict)
+        }
         for index in todo:
             self.mark(index, PENDING, str(self.layout.result_file(index)))
         self.save()
-        return Start(todo, reused, recorded)
+        return Start(todo, reused, recorded, records)
 
-    def mark(self, index: int, status: str, file: str | StoredFile) -> None:
-        """Record a call's status and result file (absolute, or as written)."""
+    def mark(
+        self,
+        index: int,
+        status: str,
+        file: str | StoredFile,
+        record: dict[str, Any] | None = None,
+        output: str = "",
+    ) -> None:
+        """Record a call's status, result file and what it did.
+
+        ``file`` is absolute, or the file as written; ``record`` replaces the
+        record the entry had (else that one stays), and a non-empty ``output``
+        is appended to the output file with the next save.
+        """
         stored = file if isinstance(file, StoredFile) else StoredFile(file)
         entry = stored.entry(self.layout.folder, status)
         with self._lock:
-            self.data["calls"][index] = self._changed[index] = entry
+            calls = self.data["calls"]
+            if record is None:
+                record = calls[index].get(RECORD)
+            elif output:
+                self._outputs.append((index, record["attempt"], output))
+            if record is not None:
+                entry[RECORD] = record
+            calls[index] = self._changed[index] = entry
 
     def close(self, files: Iterable[str]) -> None:
         """Record the final result files (after moving up) of a finished run.
@@ -344,8 +372,11 @@ class RunRecord:
             full = force or GENERATION not in self.data
             if not full and (not self._changed or now - self._saved < self._interval):
                 return
-            path = self.layout.manifest if full else journal
+            path = self.layout.output
             try:
+                append_outputs(path, self._outputs)  # before the entries naming them
+                self._outputs = []
+                path = self.layout.manifest if full else journal
                 if full:
                     self.data[GENERATION] = new_generation()
                     text = json.dumps(self.data, indent=1)
