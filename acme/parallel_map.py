@@ -206,8 +206,11 @@ class ParallelMap:
     def records(self) -> list[CallRecord]:
         """What each call of the last ``compute()`` did, in call order.
 
-        Its printed output, run and CPU time, host, worker and SLURM job; also
-        after ``compute()`` raised. Empty before the first ``compute()``.
+        Its printed output, attempt, run and CPU time, peak memory, host,
+        worker and SLURM job (:class:`acme.results.CallRecord`); also after
+        ``compute()`` raised. Empty before the first ``compute()``. With
+        results on disk they are kept in the output folder too
+        (:func:`acme.results.load_records`).
         """
         return self.daemon.records
 

@@ -8,6 +8,9 @@ results of calls about to run again, ``holds(index, entry)`` checks a recorded
 result of a resumed run, ``recover(index)`` finds a result written before a
 worker died, and ``finalize(values)`` builds the return value once every call
 finished.
+
+:class:`CallRecord` and :func:`load_records` are public: what each call did,
+and reading it back from an output folder.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from typing import Any, Protocol
 
 from .._settings import OutputMode, Settings
 from .hdf5 import PerCallSink, SingleFileSink
+from ._record import CallRecord
 from .layout import OutputLayout
 from .memory import Finished, MemorySink, UserSavesSink
 from .pickles import PickleSink
 from .records import load_records
 
-__all__ = ["Finished", "ResultSink", "load_records", "make_sink"]
+__all__ = ["CallRecord", "Finished", "ResultSink", "load_records", "make_sink"]
 
 
 class ResultSink(Protocol):
