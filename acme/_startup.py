@@ -91,11 +91,17 @@ def acquire_client(
 
 
 def _memory(settings: Settings, estimate_gb: Callable[[], int]) -> MemoryRequest:
-    """The memory request; for ``partition="auto"`` with the estimate N in GB."""
+    """The memory request; for ``partition="auto"`` with N, the need in whole GB.
+
+    A ``mem_per_worker`` given is used as given (1 GB = 1000 MB) and N is it
+    rounded up; without one, N is the estimate and N GiB are requested.
+    """
     mb = settings.mem_per_worker_mb
     if settings.partition is not None:
         return MemoryRequest(mb)
-    need = math.ceil(mb / 1000) if mb is not None else estimate_gb()
+    if mb is not None:
+        return MemoryRequest(mb, math.ceil(mb / 1000))
+    need = estimate_gb()
     return MemoryRequest(need * 1024, need)
 
 

@@ -33,6 +33,7 @@ from slurm_helpers import (
 from acme import ParallelMap, cluster_cleanup, slurm_cluster_setup
 from acme.cluster._jobs import all_jobs
 from acme.errors import ComputationError
+from acme.results import load_records
 
 pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("no_leftover_jobs")]
 
@@ -66,6 +67,11 @@ def allocate_2_5_gb(x):
 
 def fail(x):
     raise ValueError(f"acme-test failure {x}")
+
+
+def shout(x):
+    print(f"shouting {x}")  # noqa: T201
+    return x
 
 
 def allocate_1_5_gb(x):
@@ -265,6 +271,28 @@ def test_explicit_memory_with_auto_partition_skips_profiling(tmp_path, acme_log)
     assert wait_gone([job]) == []
 
 
+def test_explicit_gigabytes_are_thousands_of_megabytes(tmp_path, acme_log):
+    """'2GB' is 2000 MB: it fits debug's MaxMemPerNode=2000 (2 GiB would not)."""
+    with ParallelMap(
+        small,
+        [1],
+        mem_per_worker="2GB",
+        setup_interactive=False,
+        write_worker_results=False,
+    ) as pmap:
+        assert pmap.config.partition == "debug"
+        [job] = cluster_job_ids(pmap.config.client.cluster, 1)
+        fields = job_fields(job)
+        assert fields["Partition"] == "debug"
+    assert "Picked partition debug based on estimated memory consumption of 2 GB" in (
+        acme_log.text
+    )
+    # lowered by the 100 MB cushion to what the partition allows, with a WARNING
+    assert pmap.config.mem_per_worker == "1900MB"
+    assert fields["MinMemoryNode"] == "1900M"
+    assert wait_gone([job]) == []
+
+
 # -- failures on SLURM workers --------------------------------------------------------
 
 
@@ -307,6 +335,24 @@ def test_failing_call_names_its_slurm_job_and_output_file(tmp_path):
     assert (record.status, record.job) == ("failed", job)
     assert record.host == socket.gethostname()  # the one node of this SLURM
     assert wait_gone([job]) == []
+
+
+def test_records_in_the_output_folder_name_the_slurm_job(tmp_path):
+    client, job, output = start_one_worker(tmp_path)
+    out = tmp_path / "out"
+    try:
+        with ParallelMap(shout, [1, 2], output_dir=str(out)) as pmap:
+            pmap.compute()
+    finally:
+        cluster_cleanup(client)
+    kept = load_records(out)
+    assert [(r.status, r.job, r.attempt) for r in kept] == [("done", job, 1)] * 2
+    assert [r.output for r in kept] == ["shouting 1\n", "shouting 2\n"]
+    assert [r.job for r in pmap.records] == [job, job]
+    assert all(r.memory_limit_mb and r.peak_mb for r in kept)
+    assert wait_gone([job]) == []
+    # the worker's own streams still got the text: the job's output file
+    assert "shouting 1" in output.read_text()
 
 
 def exit_worker(x):

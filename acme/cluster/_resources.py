@@ -11,13 +11,16 @@ import math
 import re
 import socket
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import config
 from .._checks import as_mem_mb, wrong_type
 from .._logging import get_logger
 from ..errors import AcmeValueError, SlurmError
 from . import _slurm_info
+
+if TYPE_CHECKING:  # _options imports this module
+    from ._options import MemoryRequest
 
 __all__ = [
     "available_partitions",
@@ -68,21 +71,23 @@ def check_partition(partition: Any, valid: Sequence[str]) -> str | None:
 
 
 def pick_partition(
-    names: Sequence[str], default: str | None, need_gb: int | None, n_cores: int
+    names: Sequence[str], default: str | None, memory: MemoryRequest, n_cores: int
 ) -> str:
-    """``partition="auto"``: the smallest partition offering ``need_gb`` GiB.
+    """``partition="auto"``: the smallest partition offering the requested MB.
 
-    The default partition without an estimate, or when none fits or SLURM gives
-    no data.
+    The default partition without an estimate (``memory.estimated_gb``), or
+    when none fits or SLURM gives no data.
     """
+    need_gb = memory.estimated_gb
     if need_gb is None:
         return default or names[0]
+    need_mb = memory.mb or need_gb * 1024
     sizes = {}
     for name in names:
         info = _slurm_info.partition_info(name)
         per_cpu = info.def_mem_per_cpu * n_cores if info.def_mem_per_cpu else None
         size = info.max_mem_per_node or info.node_mem or per_cpu
-        if size is not None and size >= need_gb * 1024:
+        if size is not None and size >= need_mb:
             sizes[name] = size
     if sizes:
         chosen = min(sizes, key=lambda name: sizes[name])

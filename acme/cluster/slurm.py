@@ -122,7 +122,7 @@ def _start_slurm(options: SlurmOptions) -> SlurmStart | None:
 
     memory, n_cores = options.memory, options.n_cores
     partition = options.partition or pick_partition(
-        options.partitions, options.default_partition, memory.estimated_gb, n_cores
+        options.partitions, options.default_partition, memory, n_cores
     )
     memory_mb = worker_memory(partition, memory.mb, n_cores, options.mem_cushion)
     kwargs = _cluster_kwargs(options, partition, memory_mb)
