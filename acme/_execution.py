@@ -25,7 +25,7 @@ from .cluster._jobs import all_jobs, dead_worker_job, slurm_report
 from .cluster._watch import JobWatch
 from .cluster.client import worker_threads
 from .errors import ComputationError
-from .results._record import Taken, capture_limit
+from .results._record import Measurements, capture_limit
 from .results._worker import (
     STARTED_TOPIC,
     BatchDone,
@@ -84,13 +84,11 @@ class Outcome:
     jobs: dict[int, str] = field(default_factory=dict)
     stalled: bool = False
     cluster_jobs: set[str] = field(default_factory=set)  # SLURM jobs while it ran
-    records: dict[int, Taken] = field(default_factory=dict)
+    measured: list[Measurements] = field(default_factory=list)  # per batch
     attempts: dict[int, int] = field(default_factory=dict)
 
     def add(self, outcome: CallOutcome) -> None:
         """Record one call."""
-        if outcome.record is not None:
-            self.records[outcome.index] = outcome.record
         self.attempts[outcome.index] = outcome.attempt
         if outcome.error is None:
             self.values[outcome.index] = outcome.value
@@ -267,6 +265,8 @@ class Run:
                 )
                 for future, result in settled:
                     calls = self._collect(future, result)
+                    if future.status == "finished":  # its calls' records
+                        outcome.measured.append(result.measured)
                     for call in calls:
                         outcome.add(call)
                         on_result(call)
@@ -323,10 +323,10 @@ class Run:
         """Per-call outcomes of a settled task (``result``: its value if finished)."""
         if future.status == "finished":
             done: BatchDone = result
-            run_times = [measured[1] for measured in done.measured.values()]
-            self.sizer.observe(len(run_times), sum(run_times))  # the records' times
+            measured = done.measured
+            self.sizer.observe(len(measured.calls), sum(measured.seconds()))
             self._pending.extendleft(reversed(done.unrun))  # handed back unstarted
-            self._count_restarts(str(future.key), done.measured)
+            self._count_restarts(str(future.key), measured.calls)
             for index in done.unrun:
                 self.attempts[index] -= 1
             return done.outcomes(self.attempts)
@@ -429,8 +429,9 @@ def failure(
         lines.append(
             f"Traceback of call {first}:\n{outcome.tracebacks[first].rstrip()}"
         )
-    taken = outcome.records.get(first) if first is not None else None
-    output = taken[1][4] if taken is not None else ""
+    output = next(
+        (b.outputs[first] for b in outcome.measured if first in b.outputs), ""
+    )
     if output:
         tail = output[-_OUTPUT_SHOWN:]
         cut = "its last lines" if len(tail) < len(output) else "all of it"

@@ -201,7 +201,7 @@ class ACMEdaemon:
         record = self._setup.record
         return Tally(
             self.config.n_calls,
-            outcome.records,
+            outcome.measured,
             outcome.attempts,
             set(outcome.values),
             set(outcome.errors),
@@ -214,10 +214,13 @@ class ACMEdaemon:
         record = self._setup.record
         if record is None:
             return
-        taken = call.record
-        entry = to_entry(taken, call.attempt) if taken else {"attempt": call.attempt}
-        output = taken[1][4] if taken else ""
-        index = call.index
+        index, batch = call.index, call.measured
+        measured = batch.of(index) if batch is not None else None
+        entry: dict[str, Any] = {"attempt": call.attempt}
+        output = ""
+        if measured is not None and batch is not None and batch.where is not None:
+            entry = to_entry(measured, batch.where, call.attempt)
+            output = measured[4]
         if call.error is not None:
             file = str(record.layout.result_file(index))
             record.mark(index, FAILED, file, entry, output)

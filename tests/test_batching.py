@@ -130,8 +130,12 @@ def test_a_task_runs_all_its_calls_without_a_budget():
     assert [c.value for c in outcomes] == [10, 11, 12, 13, 14]
     assert done.unrun == []
     # what was measured of each call: run here, not on a dask worker
-    statuses = {(status, at[1]) for status, _, at in (c.record for c in outcomes)}
-    assert statuses == {("done", None)}
+    measured = done.measured
+    assert measured.calls == [0, 1, 2, 3, 4]
+    assert measured.where is not None and measured.where[1] is None  # no worker
+    assert all(c.measured is measured for c in outcomes)
+    assert all(measured.of(i)[1] >= 0 for i in range(5))
+    assert measured.of(7) is None
 
 
 # --- end to end on a process-based cluster -----------------------------------

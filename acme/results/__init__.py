@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .._settings import OutputMode, Settings
-from .hdf5 import PerCallSink, SingleFileSink
 from ._record import CallRecord
+from .hdf5 import PerCallSink, SingleFileSink
 from .layout import OutputLayout
 from .memory import Finished, MemorySink, UserSavesSink
 from .pickles import PickleSink

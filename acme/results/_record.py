@@ -1,13 +1,13 @@
 """What one call did: its printed output, run time, CPU time and where it ran.
 
-On a worker, :func:`recording` wraps one call. While it runs, text the call's
-thread writes to ``sys.stdout`` or ``sys.stderr``, and records of the root
-logger it emits, also go to that call's buffer (they still reach the worker's
-streams), so the output of calls running side by side in one worker never
-mixes in the records. The first capturing call of a process puts a dispatching
-stand-in in front of both streams and a handler on the root logger; without
-capture nothing is replaced. Only the tail of a call's output is kept
-(``max_chars``). The caller builds records from what is measured here
+On a worker, a batch's :class:`Recorder` records each of its calls. While one
+runs, text the call's thread writes to ``sys.stdout`` or ``sys.stderr``, and
+records of the root logger it emits, also go to that call's buffer (they still
+reach the worker's streams), so the output of calls running side by side in
+one worker never mixes in the records. The first capturing batch of a process
+puts a dispatching stand-in in front of both streams and a handler on the root
+logger; without capture nothing is replaced. Only the tail of a call's output
+is kept (``max_chars``). The caller builds records from what is measured here
 (:mod:`acme.results.records`).
 """
 
@@ -20,8 +20,8 @@ import socket
 import sys
 import threading
 import time
+from array import array
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -32,11 +32,10 @@ from ..errors import AcmeValueError
 __all__ = [
     "CallRecord",
     "Measured",
-    "Recording",
-    "Taken",
+    "Measurements",
+    "Recorder",
     "Where",
     "capture_limit",
-    "recording",
     "where",
 ]
 
@@ -104,6 +103,11 @@ class _Tail:
         self.parts: list[str] = []
         self.size = 0
         self.cut = 0
+
+    def clear(self) -> None:
+        """Forget everything written (for the next call)."""
+        if self.size or self.cut:
+            self.parts, self.size, self.cut = [], 0, 0
 
     def add(self, text: str) -> None:
         self.parts.append(text)
@@ -183,7 +187,7 @@ class _Sampler:
 
         self._process = psutil.Process()
         self.latest = self._rss()
-        self.active: set[Recording] = set()
+        self.active: set[Recorder] = set()
         threading.Thread(target=self._run, daemon=True, name="acme-rss").start()
 
     def _rss(self) -> float:
@@ -195,8 +199,8 @@ class _Sampler:
             active = self.active.copy()
             if active:
                 self.latest = rss = self._rss()
-                for recording in active:
-                    recording.peak = max(recording.peak, rss)
+                for recorder in active:
+                    recorder.peak = max(recorder.peak, rss)
 
 
 @functools.lru_cache(maxsize=4)
@@ -210,47 +214,124 @@ def _sampler(pid: int) -> _Sampler:
 Measured = tuple[float, float, float, float, str]
 #: host, worker address, pid, SLURM job, worker memory limit in MB
 Where = tuple[str, str | None, int, str | None, float | None]
-#: what the caller keeps of a call until its record is asked for: status,
-#: what was measured, where it ran
-Taken = tuple[str, Measured, Where]
+_NUMBERS = 4  # numbers per call in Measurements.numbers
 
 
-@dataclass(slots=True, eq=False)
-class Recording:
-    """A call being recorded; :meth:`measured` once it has ended."""
+@dataclass(slots=True)
+class Measurements:
+    """What a worker measured of the calls of one batch, in columns.
 
-    tail: _Tail | None
-    peak: float
-    start: float = field(default_factory=time.time)
-    wall: float = field(default_factory=time.perf_counter)
-    cpu: float = field(default_factory=time.thread_time)
+    A few numbers per call in one array, so that recording thousands of short
+    calls creates almost no objects to build, send and keep.
 
-    def measured(self) -> Measured:
-        """What was measured of the call."""
+    Attributes
+    ----------
+    calls : list of int
+        The calls, in the order they ran.
+    numbers : array of float
+        Per call: start, seconds, CPU seconds and peak resident bytes.
+    outputs : dict
+        Call -> its output, for the calls that printed.
+    where : Where or None
+        Where the batch ran (:func:`where`).
+    """
+
+    calls: list[int] = field(default_factory=list)
+    numbers: array[float] = field(default_factory=lambda: array("d"))
+    outputs: dict[int, str] = field(default_factory=dict)
+    where: Where | None = None
+    _positions: dict[int, int] | None = field(default=None, repr=False)
+
+    def seconds(self) -> array[float]:
+        """The run time of each call, in the order of :attr:`calls`."""
+        return self.numbers[1::_NUMBERS]
+
+    def peaks(self) -> array[float]:
+        """The peak resident bytes of each call, in the order of :attr:`calls`."""
+        return self.numbers[3::_NUMBERS]
+
+    def items(self) -> Iterator[tuple[int, Measured]]:
+        """``(call, what was measured)`` pairs."""
+        numbers, outputs = self.numbers, self.outputs
+        for position, index in enumerate(self.calls):
+            start, seconds, cpu, peak = numbers[
+                _NUMBERS * position : _NUMBERS * (position + 1)
+            ]
+            yield index, (start, seconds, cpu, peak, outputs.get(index, ""))
+
+    def of(self, index: int) -> Measured | None:
+        """What was measured of call ``index``, or None if it did not run here."""
+        if self._positions is None:  # built in the caller, once per batch
+            self._positions = {call: n for n, call in enumerate(self.calls)}
+        position = self._positions.get(index)
+        if position is None:
+            return None
+        start, seconds, cpu, peak = self.numbers[
+            _NUMBERS * position : _NUMBERS * (position + 1)
+        ]
+        return start, seconds, cpu, peak, self.outputs.get(index, "")
+
+
+class Recorder:
+    """Records the calls a batch runs, one after another on one thread.
+
+    :meth:`start` before each call, :meth:`finish` after it (also after an
+    exception); one recorder serves every call of its batch, so recording a
+    call allocates nothing but what it measured.
+
+    Parameters
+    ----------
+    max_chars : int or None
+        Characters of each call's output to keep; None captures nothing (the
+        streams are then never replaced).
+    """
+
+    __slots__ = (
+        "cpu",
+        "measured",
+        "peak",
+        "previous",
+        "sampler",
+        "start_time",
+        "tail",
+        "wall",
+    )
+
+    def __init__(self, max_chars: int | None) -> None:
+        self.sampler = _sampler(os.getpid())
+        self.tail = None if max_chars is None else _Tail(max_chars)
+        if self.tail is not None:
+            _install()
+        self.previous: _Tail | None = None
+        self.peak = self.start_time = self.cpu = self.wall = 0.0
+        self.measured = Measurements()
+
+    def start(self) -> None:
+        """Begin recording a call on this thread."""
+        tail = self.tail
+        if tail is not None:
+            tail.clear()
+            self.previous = getattr(_local, "buffer", None)
+            _local.buffer = tail
+        self.peak = self.sampler.latest
+        self.sampler.active.add(self)
+        self.start_time = time.time()
+        self.cpu = time.thread_time()
+        self.wall = time.perf_counter()
+
+    def finish(self, index: int) -> None:
+        """End the recording of call ``index``; add it to :attr:`measured`."""
         seconds = time.perf_counter() - self.wall
         cpu = time.thread_time() - self.cpu
-        peak = max(self.peak, _sampler(os.getpid()).latest)
-        output = self.tail.text() if self.tail is not None else ""
-        return self.start, seconds, cpu, peak, output
-
-
-@contextmanager
-def recording(max_chars: int | None) -> Iterator[Recording]:
-    """Time one call and, unless ``max_chars`` is None, capture its output."""
-    sampler = _sampler(os.getpid())
-    tail = None if max_chars is None else _Tail(max_chars)
-    previous = getattr(_local, "buffer", None)
-    if tail is not None:
-        _install()
-        _local.buffer = tail
-    call = Recording(tail, sampler.latest)
-    sampler.active.add(call)
-    try:
-        yield call
-    finally:
+        self.sampler.active.discard(self)
+        measured, tail = self.measured, self.tail
         if tail is not None:
-            _local.buffer = previous
-        sampler.active.discard(call)
+            _local.buffer = self.previous
+            if tail.size or tail.cut:
+                measured.outputs[index] = tail.text()
+        peak = max(self.peak, self.sampler.latest)
+        measured.calls.append(index)
+        measured.numbers.extend((self.start_time, seconds, cpu, peak))
 
 
 def where() -> Where:

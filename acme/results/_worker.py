@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from ..broadcast import TASK_ID
 from ._files import Raised, attempt
-from ._record import Measured, Taken, Where, recording, where
+from ._record import Measurements, Recorder, where
 
 __all__ = [
     "BatchDone",
@@ -51,7 +51,7 @@ class CallOutcome:
     error: BaseException | None = None
     traceback: str | None = None
     job: str | None = None
-    record: Taken | None = None  # what was measured, for its record
+    measured: Measurements | None = None  # of its batch, the call's among them
     attempt: int = 1  # how many times the call was handed to a worker
 
 
@@ -116,31 +116,21 @@ class BatchDone:
     values: Any = None
     failed: list[CallOutcome] = field(default_factory=list)
     unrun: list[int] = field(default_factory=list)
-    measured: dict[int, Measured] = field(default_factory=dict)
-    where: Where | None = None
+    measured: Measurements = field(default_factory=Measurements)
 
     def outcomes(self, attempts: Mapping[int, int]) -> list[CallOutcome]:
-        """Every call's outcome with its record, unpacked (in the caller)."""
+        """Every call's outcome, unpacked (in the caller)."""
         values = self.values.unpack() if isinstance(self.values, Packed) else []
+        measured = self.measured
         ok = [
-            CallOutcome(i, v, record=self._record(i, "done"), attempt=attempts[i])
+            CallOutcome(i, v, measured=measured, attempt=attempts[i])
             for i, v in zip(self.done, values, strict=True)
         ]
         failed = [
-            dataclasses.replace(
-                call,
-                record=self._record(call.index, "failed"),
-                attempt=attempts[call.index],
-            )
+            dataclasses.replace(call, measured=measured, attempt=attempts[call.index])
             for call in self.failed
         ]
         return ok + failed
-
-    def _record(self, index: int, status: str) -> Taken | None:
-        measured = self.measured.get(index)
-        if measured is None or self.where is None:
-            return None  # recovered from an earlier attempt, not run here
-        return status, measured, self.where
 
 
 def _portable(exc: Exception) -> BaseException:
@@ -252,7 +242,7 @@ def run_batch(
         The batch's ``(index, args, kwargs)`` triples.
     """
     _announce_start(options.run)
-    budget, capture = options.budget, options.capture
+    budget, recorder = options.budget, Recorder(options.capture)
     batch: list[Call] = calls.unpack()
     done, start = BatchDone(), time.perf_counter()
     results: list[tuple[int, Any]] = []  # index, and the value or Raised
@@ -262,9 +252,11 @@ def run_batch(
         value = found = sink.recover(index) if rerun else None
         if found is None:
             call_kwargs = {**kwargs, TASK_ID: index} if options.task_id else kwargs
-            with recording(capture) as call:
+            recorder.start()
+            try:
                 value = _call(func, shared, args, call_kwargs)
-                done.measured[index] = call.measured()
+            finally:
+                recorder.finish(index)
         if found is None and not sink.deferred_writes and not isinstance(value, Raised):
             value = attempt(sink.store, index, value)
         results.append((index, value))
@@ -275,7 +267,9 @@ def run_batch(
             break
     if sink.deferred_writes:
         results = _store_deferred(sink, results)
-    done.where = where() if done.measured else None
+    done.measured = recorder.measured
+    if done.measured.calls:
+        done.measured.where = where()
     _settle(done, results)
     return done
 

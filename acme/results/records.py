@@ -19,14 +19,14 @@ import math
 import os
 import statistics
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .._settings import OutputMode
 from ..errors import AcmeValueError
-from ._record import CallRecord, Measured, Taken, Where
+from ._record import CallRecord, Measured, Measurements, Where
 from .journal import replay
 from .layout import OutputLayout
 
@@ -82,8 +82,8 @@ class Tally:
     ----------
     n_calls : int
         Calls of the map.
-    taken : dict
-        Call -> what its worker measured (:data:`Taken`), for the calls that ran.
+    measured : sequence of Measurements
+        What the workers measured, a batch each.
     attempts : dict
         Call -> its attempt number, for the calls handed to a worker.
     done, failed : set of int
@@ -96,7 +96,7 @@ class Tally:
     """
 
     n_calls: int = 0
-    taken: Mapping[int, Taken] = field(default_factory=dict)
+    measured: Sequence[Measurements] = ()
     attempts: Mapping[int, int] = field(default_factory=dict)
     done: Collection[int] = ()
     failed: Collection[int] = ()
@@ -105,30 +105,35 @@ class Tally:
 
     def status(self, index: int) -> str:
         """``"done"``, ``"failed"``, ``"reused"`` or ``"not run"``."""
-        if index in self.taken:
-            return self.taken[index][0]
-        if index in self.reused:
-            return "reused"
         if index in self.done:
-            return "done"  # debug mode: nothing measured
-        return "failed" if index in self.failed else "not run"
+            return "done"
+        if index in self.failed:
+            return "failed"
+        return "reused" if index in self.reused else "not run"
 
 
 def call_records(tally: Tally) -> list[CallRecord]:
     """One record per call, in call order (a reused call's output read back)."""
     file = tally.output_file
     outputs = read_outputs(file) if tally.reused and file is not None else {}
+    measured = {
+        index: (numbers, batch.where)
+        for batch in tally.measured
+        if batch.where is not None
+        for index, numbers in batch.items()
+    }
     records = []
     for index in range(tally.n_calls):
         attempt = tally.attempts.get(index, 0)
-        if index in tally.taken:
-            record = make_record(index, *tally.taken[index], attempt=attempt)
+        status = tally.status(index)
+        if index in measured:
+            record = make_record(index, status, *measured[index], attempt=attempt)
         elif index in tally.reused:
             entry = tally.reused[index]
             output = outputs.get((index, entry.get("attempt", 0)), "")
             record = saved(index, "reused", entry, output)
         else:
-            record = CallRecord(index, tally.status(index), attempt=attempt)
+            record = CallRecord(index, status, attempt=attempt)
         records.append(record)
     return records
 
@@ -138,16 +143,20 @@ def summary(tally: Tally) -> str:
     counts = Counter(tally.status(i) for i in range(tally.n_calls))
     order = ("done", "failed", "reused", "not run")
     text = ", ".join(f"{counts[s]} {s}" for s in order if counts[s])
-    taken = tally.taken
-    if taken:
-        seconds = {index: measured[1] for index, (_, measured, _) in taken.items()}
-        longest = max(seconds, key=seconds.__getitem__)
-        median = statistics.median(seconds.values())
-        text += (
-            f"; run time median {_duration(median)}, "
-            f"longest {_duration(seconds[longest])} (call {longest})"
+    batches = [batch for batch in tally.measured if batch.calls]
+    if batches:
+        seconds = [t for batch in batches for t in batch.seconds()]
+        longest, index = max(
+            max(zip(batch.seconds(), batch.calls, strict=True)) for batch in batches
         )
-        peak, limit = max((m[3] / 1e6, at[4] or 0.0) for _, m, at in taken.values())
+        text += (
+            f"; run time median {_duration(statistics.median(seconds))}, "
+            f"longest {_duration(longest)} (call {index})"
+        )
+        peak, limit = max(
+            (max(batch.peaks()) / 1e6, (batch.where and batch.where[4]) or 0.0)
+            for batch in batches
+        )
         text += f"; peak memory {peak / 1000:.2g} GB"
         if limit:
             text += f" of {limit / 1000:.2g} GB per worker"
@@ -178,9 +187,9 @@ def prior_attempts(
     return {i: n for i, n in found if type(n) is int and n > 0}
 
 
-def to_entry(taken: Taken, attempt: int) -> dict[str, Any]:
+def to_entry(measured: Measured, where: Where, attempt: int) -> dict[str, Any]:
     """A call's record as its manifest entry holds it (the output goes apart)."""
-    record = make_record(0, *taken, attempt=attempt)
+    record = make_record(0, "", measured, where, attempt=attempt)
     entry: dict[str, Any] = {"attempt": attempt}
     for name in (*_NUMBERS, *_TEXTS, "pid"):
         value = getattr(record, name)
