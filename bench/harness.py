@@ -7,7 +7,9 @@ Implementations (``--impls``):
   ``client.map(..., pure=False)`` + ``client.gather``;
 * ``joblib``: ``joblib.Parallel(n_jobs=2)`` with loky;
 * ``esi-acme``: the original, run by another interpreter (``--esi-python``)
-  that serves the same workload code (``runner.py``).
+  that serves the same workload code (``runner.py``);
+* ``acme-base``: an earlier acme revision, served the same way by an interpreter
+  whose ``import acme`` finds it (``--base-python``): what a change costs.
 
 Warm workloads share one ``LocalCluster`` (2 worker processes, 1 thread each)
 per interpreter, started before any timer; acme attaches to its client. Runs
@@ -545,11 +547,14 @@ def implementations(options: argparse.Namespace) -> list[Implementation]:
     if options.esi_python:
         python = str(options.esi_python)
         known["esi-acme"] = Implementation("esi-acme", "acme", python, True, True)
+    if options.base_python:
+        python = str(options.base_python)
+        known["acme-base"] = Implementation("acme-base", "acme", python, True)
     missing = [name for name in options.impls if name not in known]
     if missing:
         raise SystemExit(
             f"unknown or unavailable implementation(s): {missing} "
-            "(esi-acme needs --esi-python)"
+            "(esi-acme needs --esi-python, acme-base --base-python)"
         )
     return [known[name] for name in options.impls]
 
@@ -598,7 +603,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         metavar="NAME",
         help=f"of {', '.join(IMPLEMENTATIONS)} (default: all; esi-acme "
-        "only with --esi-python)",
+        "only with --esi-python, acme-base only with --base-python)",
     )
     add(
         "--calls",
@@ -640,6 +645,11 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     add("--esi-python", type=Path, help="interpreter with esi-acme 2026.6.2 installed")
     add(
+        "--base-python",
+        type=Path,
+        help="interpreter that imports an earlier acme revision (acme-base)",
+    )
+    add(
         "--partition",
         default="auto",
         help="passed to ParallelMap; esi-acme validates it where `sinfo` exists "
@@ -671,9 +681,8 @@ def _defaults(options: argparse.Namespace) -> None:
             QUICK_BASELINE_MAX_CALLS if quick else BASELINE_MAX_CALLS
         )
     if options.impls is None:
-        options.impls = [
-            i for i in IMPLEMENTATIONS if i != "esi-acme" or options.esi_python
-        ]
+        available = {"esi-acme": options.esi_python, "acme-base": options.base_python}
+        options.impls = [i for i in IMPLEMENTATIONS if available.get(i, True)]
 
 
 def run(options: argparse.Namespace) -> list[Record]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 #: implementations in the order of the tables and the plot
-IMPLEMENTATIONS = ("acme", "raw-dask", "joblib", "esi-acme")
+IMPLEMENTATIONS = ("acme", "raw-dask", "joblib", "esi-acme", "acme-base")
 REFERENCE = "raw-dask"
 #: workloads in the order of the tables
 WORKLOAD_ORDER = (
