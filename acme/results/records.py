@@ -189,13 +189,21 @@ def prior_attempts(
 
 def to_entry(measured: Measured, where: Where, attempt: int) -> dict[str, Any]:
     """A call's record as its manifest entry holds it (the output goes apart)."""
-    record = make_record(0, "", measured, where, attempt=attempt)
-    entry: dict[str, Any] = {"attempt": attempt}
-    for name in (*_NUMBERS, *_TEXTS, "pid"):
-        value = getattr(record, name)
-        if value is not None:
-            entry[name] = value
-    return entry
+    start, seconds, cpu, peak, _ = measured
+    host, worker, pid, job, limit = where
+    entry = {
+        "attempt": attempt,
+        "start": start,
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "peak_mb": peak / 1e6,
+        "memory_limit_mb": limit,
+        "host": host,
+        "worker": worker,
+        "pid": pid,
+        "job": job,
+    }
+    return {name: value for name, value in entry.items() if value is not None}
 
 
 def saved(
