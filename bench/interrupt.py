@@ -3,8 +3,8 @@
 A real IPython kernel (``jupyter_client`` + ``ipykernel``) runs a cell whose
 ``ParallelMap`` starts its own ``LocalCluster`` (2 workers) and computes 8 calls
 that sleep 30 s each. Once a call has started (it touches a marker file), the
-kernel is interrupted the way Jupyter does it: SIGINT to the kernel process
-only, not to its process group. The script measures
+kernel is interrupted the way Jupyter does it (``interrupt_kernel``: SIGINT to
+the kernel's process group, its local workers included). The script measures
 
 * ``seconds``: from the interrupt to the cell's ``execute_reply``;
 * ``left``: the kernel's child processes still alive (zombies excluded) when
@@ -150,7 +150,7 @@ def one_run(impl: str, python: str, path: str) -> dict[str, Any]:
             kernel_process = psutil.Process(manager.provisioner.pid)  # local kernel
             family = kernel_process.children(recursive=True)
             start = time.perf_counter()
-            manager.interrupt_kernel()  # SIGINT to the kernel process only
+            manager.interrupt_kernel()  # SIGINT to the kernel's process group
             content = reply_to(client, msg_id, 120)
             seconds = time.perf_counter() - start
             left, tracker = counts(family)

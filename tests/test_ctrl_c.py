@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import signal
 import subprocess
@@ -68,6 +69,24 @@ if __name__ == "__main__":
     say(f"ACME-TEST: after cleanup {client.status}")
     client.close()
     cluster.close()
+"""
+
+# A client from local_cluster_setup, and a Ctrl-C (to the whole process group, as a
+# terminal and Jupyter send it) while no map runs: its workers must live on.
+_HELPER_MAIN = r"""
+from acme import cluster_cleanup, local_cluster_setup
+
+if __name__ == "__main__":
+    client = local_cluster_setup(n_workers=2, interactive=False)
+    say("MARKER")
+    try:
+        say("ACME-TEST: waiting")
+        time.sleep(60)
+    except KeyboardInterrupt:
+        say("ACME-TEST: caught KeyboardInterrupt")
+    with ParallelMap(lambda x: x + 1, [1, 2], write_worker_results=False) as pmap:
+        say(f"ACME-TEST: results {pmap.compute()}")
+    cluster_cleanup(client)
 """
 
 # A Ctrl-C that arrives while the main thread runs a gc callback (distributed installs
@@ -170,6 +189,7 @@ def _script(main: str) -> str:
 
 OWNED_CLIENT = _script(_OWNED_MAIN)
 USER_CLIENT = _script(_USER_MAIN)
+HELPER_CLIENT = _script(_HELPER_MAIN)
 GC_CALLBACK = _script(_GC_MAIN)
 FINGERPRINTING = _script(_FINGERPRINT_MAIN)
 
@@ -261,6 +281,7 @@ def run_child(tmp_path) -> Iterator:
             stderr=subprocess.PIPE,
             text=True,
             cwd=tmp_path,
+            start_new_session=True,  # its own process group, as a terminal's job
         )
         child = Child(process)
         for name, stream in (("out", process.stdout), ("err", process.stderr)):
@@ -309,22 +330,31 @@ def _still_running(procs: list[psutil.Process]) -> list[psutil.Process]:
     return running
 
 
-def _interrupt_after(child: Child, *lines: tuple[str, str]) -> list[psutil.Process]:
+def _interrupt_after(
+    child: Child, *lines: tuple[str, str], group: bool = False
+) -> list[psutil.Process]:
     """SIGINT once the child printed ``lines`` ((stream, text) pairs, in order).
 
-    Returns the child's processes (the cluster's) at that moment.
+    ``group`` sends it to the child's whole process group, its local workers
+    too, as a terminal's Ctrl-C and a Jupyter interrupt do. Returns the child's
+    processes (the cluster's) at that moment.
     """
     for stream, text in (("out", MARKER), *lines):
         child.wait_for(stream, text)
     family = _descendants(child.process.pid)
     assert family, "the cluster's worker processes should be running"
-    child.process.send_signal(signal.SIGINT)
+    if group:
+        os.killpg(child.process.pid, signal.SIGINT)
+    else:
+        child.process.send_signal(signal.SIGINT)
     return family
 
 
-def _interrupt_during_compute(child: Child) -> list[psutil.Process]:
+def _interrupt_during_compute(
+    child: Child, group: bool = False
+) -> list[psutil.Process]:
     # the calls run: SIGINT hits the wait for them
-    return _interrupt_after(child, ("err", "Preparing"), ("out", STARTED))
+    return _interrupt_after(child, ("err", "Preparing"), ("out", STARTED), group=group)
 
 
 @pytest.mark.slow
@@ -354,6 +384,32 @@ def test_ctrl_c_keeps_a_client_the_user_started(run_child):
     assert "ACME-TEST: tasks ['acme-test-probe']" in out, child.text()
     assert "ACME-TEST: after cleanup running" in out, child.text()
     assert "Successfully shut down" not in err, child.text()
+    assert _still_running(family) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_to_the_process_group_keeps_the_users_workers(run_child):
+    child = run_child(USER_CLIENT)
+    family = _interrupt_during_compute(child, group=True)
+    returncode = child.finish()
+    out = child.out()
+    assert returncode == 0, child.text()
+    assert "ACME-TEST: caught KeyboardInterrupt" in out, child.text()
+    assert "ACME-TEST: probe 1" in out, child.text()  # its workers are alive
+    assert "ACME-TEST: tasks ['acme-test-probe']" in out, child.text()
+    assert _still_running(family) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_between_maps_keeps_the_workers_of_local_cluster_setup(run_child):
+    child = run_child(HELPER_CLIENT)
+    family = _interrupt_after(child, ("out", "ACME-TEST: waiting"), group=True)
+    returncode = child.finish()
+    out = child.out()
+    assert returncode == 0, child.text()
+    assert "ACME-TEST: caught KeyboardInterrupt" in out, child.text()
+    assert "ACME-TEST: results [2, 3]" in out, child.text()
+    assert "Successfully shut down" in child.err(), child.text()
     assert _still_running(family) == []
 
 

@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 import time
+from array import array
 from pathlib import Path
 
 import dask
@@ -20,6 +21,8 @@ from distributed import Client, LocalCluster
 from acme import ParallelMap
 from acme.errors import AcmeValueError, ComputationError
 from acme.results import load_records
+from acme.results._record import Measurements
+from acme.results.records import Tally, summary
 
 
 def chatty(x, lines):
@@ -251,3 +254,24 @@ def test_reading_records_names_what_is_missing(tmp_path):
     with pytest.raises(AcmeValueError, match="`name` 'h' names no run"):
         load_records(tmp_path, name="h")
     assert load_records(tmp_path, name="g") == []
+
+
+def measured_batch(peak_mb, limit_mb):
+    batch = Measurements([0, 1], array("d", [0.0, 0.2, 0.1, 1e5, 0.0, 0.4, 0.3, 0.0]))
+    batch.numbers[3] = peak_mb * 1e6
+    batch.where = ("host", "tcp://worker", 7, None, limit_mb)
+    return batch
+
+
+def test_the_summary_suggests_less_memory_only_when_it_is_less():
+    def line(peak_mb, limit_mb):
+        batch = measured_batch(peak_mb, limit_mb)
+        return summary(Tally(2, [batch], {0: 1, 1: 1}, {0, 1}))
+
+    text = line(110, 12000)
+    assert text == (
+        "Calls: 2 done; run time median 300 ms, longest 400 ms (call 1); "
+        "peak memory 0.11 GB of 12 GB per worker: mem_per_worker='1GB' would fit"
+    )
+    assert line(110, 1000).endswith("peak memory 0.11 GB of 1 GB per worker")
+    assert line(3000, 8000).endswith("of 8 GB per worker")  # not far off

@@ -160,8 +160,8 @@ def summary(tally: Tally) -> str:
         text += f"; peak memory {peak / 1000:.2g} GB"
         if limit:
             text += f" of {limit / 1000:.2g} GB per worker"
-            if peak < limit / 4:  # far more than needed
-                fits = math.ceil(1.5 * peak / 1000)
+            fits = math.ceil(1.5 * peak / 1000)  # in GB, with 50 % headroom
+            if peak < limit / 4 and fits * 1000 < limit:  # far more than needed
                 text += f": mem_per_worker='{fits}GB' would fit"
     return f"Calls: {text}"
 
