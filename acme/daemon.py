@@ -42,6 +42,50 @@ class RunConfig:
 
     Filled once by ``ParallelMap``. acme itself reads back only what users may
     change: ``client`` (None ends the map) and the ``argv``/``kwargv`` tables.
+
+    Attributes
+    ----------
+    func : callable
+        The mapped function.
+    argv, kwargv : list, dict
+        The per-call tables of positional and keyword arguments (editable
+        before ``compute()``).
+    n_calls : int
+        The number of calls (``n_inputs``).
+    n_workers : int or None
+        Workers of the client when the map started it or attached to it.
+    client : distributed.Client or None
+        The client in use; None once the map is cleaned up.
+    output_dir : str or None
+        The run's output folder (None in memory).
+    collect_results, write_worker_results, single_file, write_pickle : bool
+        How results are kept: returned in memory, written by the workers, into
+        one HDF5 file, or pickled.
+    results_container : str or None
+        The container (or single file) after ``compute()``.
+    result_shape, stacking_dim, result_dtype : tuple, int, str
+        The stacked dataset's shape, the dimension that grows with the calls,
+        and its dtype (``result_shape`` given).
+    dryrun, resume : bool
+        The constructor's switches.
+    stop_client : bool
+        Whether ``cleanup()`` shuts the client down (``"auto"`` resolved:
+        True for a client the map started).
+    partition, mem_per_worker : str or None
+        What SLURM workers were started with (``has_slurm``).
+    setup_timeout : float
+        Seconds to wait for the first SLURM worker.
+    setup_interactive : bool
+        Whether acme may ask questions (only with a terminal).
+    verbose : bool or None
+        The logging verbosity asked for.
+    logfile : str or None
+        The run's log file.
+    cleanup_threshold_days : int or None
+        Age in days beyond which old acme output folders in the default
+        output base folder are deleted.
+    has_slurm : bool
+        Whether the map started SLURM workers.
     """
 
     func: Callable[..., Any]

@@ -274,4 +274,8 @@ def test_the_summary_suggests_less_memory_only_when_it_is_less():
         "peak memory 0.11 GB of 12 GB per worker: mem_per_worker='1GB' would fit"
     )
     assert line(110, 1000).endswith("peak memory 0.11 GB of 1 GB per worker")
+    assert line(110, 1024).endswith("of 1 GB per worker")  # '1GB' saves nothing
+    assert line(110, 2000).endswith(
+        "of 2 GB per worker: mem_per_worker='1GB' would fit"
+    )
     assert line(3000, 8000).endswith("of 8 GB per worker")  # not far off

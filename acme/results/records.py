@@ -161,7 +161,7 @@ def summary(tally: Tally) -> str:
         if limit:
             text += f" of {limit / 1000:.2g} GB per worker"
             fits = math.ceil(1.5 * peak / 1000)  # in GB, with 50 % headroom
-            if peak < limit / 4 and fits * 1000 < limit:  # far more than needed
+            if peak < limit / 4 and fits * 1000 <= limit / 2:  # far more than needed
                 text += f": mem_per_worker='{fits}GB' would fit"
     return f"Calls: {text}"
 
