@@ -171,10 +171,9 @@ class Run:
         ``attempts`` counts how often earlier runs handed out each call.
         """
         self.attempts.update(attempts)  # added to the zero counts
-        from ._plugin import PLUGIN_NAME, SysPathPlugin, shield_workers
+        from ._plugin import prepare_workers
 
-        self.client.register_plugin(SysPathPlugin(sys.path), name=PLUGIN_NAME)
-        shield_workers(self.client)  # the run's Ctrl-C is for this process only
+        prepare_workers(self.client)  # sys.path; the run's Ctrl-C is for us only
         self._shared = call_args.shared
         if call_args.shared and len(indices) > 1:
             # sent once to every worker; a single call just carries its values

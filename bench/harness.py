@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from measure import Sample, children_cpu_seconds, host, versions
+from measure import Sample, children_cpu_seconds, host, path_without_slurm, versions
 from report import IMPLEMENTATIONS, Record, add_ratios, summary, write
 from runner import Bench
 from workloads import WORKLOADS
@@ -717,6 +717,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     own_scratch = options.scratch is None
     options.scratch = options.scratch or Path(tempfile.mkdtemp(prefix="acme-bench-"))
     os.environ.setdefault("DASK_ACME__CLUSTER", "local")  # never SLURM jobs here
+    # esi-acme takes an installed `sinfo` for a SLURM cluster: hide SLURM from all
+    os.environ["PATH"] = path_without_slurm(options.scratch / "bin")
     try:
         records = run(options)
     finally:

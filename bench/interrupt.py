@@ -42,8 +42,7 @@ from typing import Any
 import psutil
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
-
-SLURM_COMMANDS = {"sinfo", "squeue", "sbatch", "scontrol", "srun", "scancel", "sacct"}
+from measure import path_without_slurm
 
 SETUP_CELL = """
 import time
@@ -61,22 +60,6 @@ with ParallelMap(slow, list(range(8)), {marker!r}, n_workers=2,
                  write_worker_results=False, verbose=False) as pmap:
     pmap.compute()
 """
-
-
-def path_without_slurm(folder: Path) -> str:
-    """A ``PATH`` of symlinks to every command on ``PATH`` except SLURM's."""
-    folder.mkdir()
-    for directory in os.environ.get("PATH", "").split(os.pathsep):
-        if not os.path.isdir(directory):
-            continue
-        for name in os.listdir(directory):
-            target = Path(directory, name)
-            link = folder / name
-            hidden = name in SLURM_COMMANDS or link.exists()
-            if hidden or not os.access(target, os.X_OK):
-                continue
-            link.symlink_to(target)
-    return str(folder)
 
 
 def kernel(python: str, root: Path, env: dict[str, str]) -> KernelManager:

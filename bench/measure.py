@@ -7,6 +7,7 @@ psutil (a dependency of distributed).
 
 from __future__ import annotations
 
+import os
 import platform
 import resource
 import sys
@@ -15,10 +16,13 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass
 from importlib import metadata
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import psutil
+
+SLURM_COMMANDS = {"sinfo", "squeue", "sbatch", "scontrol", "srun", "scancel", "sacct"}
 
 MB = 1024 * 1024
 
@@ -197,3 +201,19 @@ if __name__ == "__main__":  # the harness asks other interpreters this way
     import json
 
     print(json.dumps(versions()))
+
+
+def path_without_slurm(folder: Path) -> str:
+    """A ``PATH`` of symlinks to every command on ``PATH`` except SLURM's."""
+    folder.mkdir()
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        if not os.path.isdir(directory):
+            continue
+        for name in os.listdir(directory):
+            target = Path(directory, name)
+            link = folder / name
+            hidden = name in SLURM_COMMANDS or link.exists()
+            if hidden or not os.access(target, os.X_OK):
+                continue
+            link.symlink_to(target)
+    return str(folder)

@@ -37,9 +37,9 @@ def start_local(options: LocalOptions) -> Client | None:
     if security is not None:
         kwargs["security"] = security
     client = Client(LocalCluster(**kwargs))
-    from .._plugin import shield_workers  # lazy: needs distributed
+    from .._plugin import prepare_workers  # lazy: needs distributed
 
-    shield_workers(client)  # a Ctrl-C here leaves the workers alone
+    prepare_workers(client)  # a Ctrl-C here leaves the workers alone
     logger.info(
         "Local parallel computing client ready, dashboard accessible at %s",
         client.dashboard_link,
