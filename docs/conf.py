@@ -42,11 +42,10 @@ numpydoc_class_members_toctree = False
 
 # Intersphinx from local inventories only: the docs must build without network
 # access (CI has none, and -W turns a failed fetch into an error). The files and
-# where they come from: _intersphinx/README. NumPy is missing: no local
-# inventory was available; add ("https://numpy.org/doc/stable",
-# "_intersphinx/numpy.inv") once the file is there.
+# where they come from: _intersphinx/README.
 intersphinx_mapping = {
     "python": ("https://docs.python.org/3", "_intersphinx/python.inv"),
+    "numpy": ("https://numpy.org/doc/stable", "_intersphinx/numpy.inv"),
     "h5py": ("https://docs.h5py.org/en/stable", "_intersphinx/h5py.inv"),
     "dask": ("https://docs.dask.org/en/stable", "_intersphinx/dask.inv"),
     "distributed": (
