@@ -51,7 +51,17 @@ class BroadcastError(AcmeValueError):
 
 
 class SlurmError(AcmeError, OSError):
-    """SLURM is unreachable or one of its commands failed."""
+    """SLURM is unreachable or one of its commands failed.
+
+    Attributes
+    ----------
+    argv : list of str or None
+        The command that failed, if one did.
+    returncode : int or None
+        Its exit status.
+    stderr : str or None
+        What it wrote to stderr.
+    """
 
     def __init__(
         self,
@@ -68,7 +78,13 @@ class SlurmError(AcmeError, OSError):
 
 
 class OutputError(AcmeError, OSError):
-    """An output folder or file cannot be created or written."""
+    """An output folder or file cannot be created or written.
+
+    Attributes
+    ----------
+    path : str or None
+        The folder or file.
+    """
 
     def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(message)
@@ -80,7 +96,17 @@ class OutputExistsError(OutputError, FileExistsError):
 
 
 class WorkerStartTimeoutError(AcmeError, TimeoutError):
-    """No SLURM worker came up within the set-up time-out."""
+    """No SLURM worker came up within the set-up time-out.
+
+    Attributes
+    ----------
+    available : int
+        Workers that were up when the time-out expired.
+    expected : int
+        Workers the set-up waited for (``n_workers_startup``).
+    timeout : float
+        The time-out in seconds.
+    """
 
     def __init__(
         self, message: str, *, available: int, expected: int, timeout: float
@@ -98,8 +124,14 @@ class SetupAbortedError(AcmeError, ConnectionAbortedError):
 class ComputationError(AcmeError, RuntimeError):
     """Calls failed or stalled in ``compute()``.
 
-    ``failed``: sorted indices of the unfinished calls; ``exceptions``: call index
-    -> exception raised; ``results``: per call its result (or result file) or None.
+    Attributes
+    ----------
+    failed : list of int
+        Sorted indices of the calls without a result.
+    exceptions : dict
+        Call index -> the exception the call raised (or its stall).
+    results : list
+        Per call its result (or its result file), None for the failed ones.
     """
 
     def __init__(
