@@ -215,12 +215,32 @@ class ParallelMap:
         return self.daemon.records
 
     def compute(self, debug: bool = False) -> Any:
-        """Run every call and return the results (see the user guide for each mode).
+        """Run every call and return the results.
 
         Parameters
         ----------
         debug : bool
             Run the calls one after another in this process (``pdb`` works).
+
+        Returns
+        -------
+        list or numpy.ndarray or None
+            Depending on where the results go:
+
+            * HDF5, one file per call (the default): the list of the per-call
+              files' absolute paths, in call order (when HDF5 could not store
+              some value, the files moved up into the output folder, and no
+              container);
+            * ``single_file=True``: a list holding the single file's path;
+            * ``write_pickle=True``: the list of the per-call pickle paths;
+            * ``write_worker_results=False``: the values in call order, or
+              with ``result_shape`` the stacked array (the user guide's
+              results section has the details);
+            * ``write_worker_results=False`` and a ``taskID`` parameter (the
+              function saves its results itself): None.
+
+            ``pmap.results_container`` is the container (or single file) after
+            a run that wrote one, else None.
 
         Raises
         ------
