@@ -38,9 +38,11 @@ _HOMES = {"ACMEdaemon": ".daemon", "ParallelMap": ".parallel_map"}
 def __getattr__(name: str) -> Any:
     if name not in __all__:
         raise AttributeError(f"module 'acme' has no attribute {name!r}")
-    value = getattr(
-        importlib.import_module(_HOMES.get(name, ".cluster"), __name__), name
-    )
+    home = _HOMES.get(name, ".cluster")
+    try:
+        value = getattr(importlib.import_module(home, __name__), name)
+    except AttributeError as exc:  # else Python reports "cannot import name"
+        raise ImportError(f"importing acme{home} failed: {exc}") from exc
     globals()[name] = value  # later lookups skip this function
     return value
 

@@ -387,6 +387,21 @@ def test_import_acme_defers_the_heavy_libraries():
     assert output == ["[]", "ParallelMap cluster_cleanup"]
 
 
+def test_a_broken_dependency_is_named_not_hidden(tmp_path):
+    """An AttributeError while a public name loads is not "cannot import name"."""
+    (tmp_path / "dask.py").write_text("raise AttributeError('broken dask here')\n")
+    done = subprocess.run(
+        [sys.executable, "-c", "from acme import ParallelMap"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,  # its dask.py shadows the real one
+    )
+    assert done.returncode != 0
+    assert "ImportError: importing acme.parallel_map failed: broken dask here" in (
+        done.stderr
+    ), done.stderr
+
+
 def test_unknown_names_are_attribute_errors_and_dir_lists_the_public_ones():
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         acme.nope  # noqa: B018
