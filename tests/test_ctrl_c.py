@@ -19,12 +19,17 @@ MARKER = "ACME-TEST: computing"
 STARTED = "ACME-TEST: call started"
 
 _COMMON = r"""
+import faulthandler
+import signal
 import sys
 import time
 
 from distributed import Client, LocalCluster
 
 from acme import ParallelMap
+
+
+faulthandler.register(signal.SIGUSR1, all_threads=True)  # stacks for a hang
 
 
 def say(line):  # one write per line, so lines of processes do not interleave
@@ -243,6 +248,8 @@ class Child:
         while self.process.poll() is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                self.process.send_signal(signal.SIGUSR1)  # its threads' stacks
+                time.sleep(2)
                 raise AssertionError(
                     f"child still running {timeout} s after SIGINT: {self.text()}"
                 )
