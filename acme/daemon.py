@@ -26,7 +26,7 @@ from .results._files import StoredFile
 from .results._record import CallRecord
 from .results._worker import CallOutcome
 from .results.manifest import DONE, FAILED, RunRecord, Start, holding
-from .results.records import Tally, call_records, prior_attempts, summary, to_entry
+from .results.records import Tally, call_entry, call_records, prior_attempts, summary
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -258,13 +258,8 @@ class ACMEdaemon:
         record = self._setup.record
         if record is None:
             return
-        index, batch = call.index, call.measured
-        measured = batch.of(index) if batch is not None else None
-        entry: dict[str, Any] = {"attempt": call.attempt}
-        output = ""
-        if measured is not None and batch is not None and batch.where is not None:
-            entry = to_entry(measured, batch.where, call.attempt)
-            output = measured[4]
+        index = call.index
+        entry, output = call_entry(call.measured, index, call.attempt)
         if call.error is not None:
             file = str(record.layout.result_file(index))
             record.mark(index, FAILED, file, entry, output)

@@ -3,14 +3,11 @@
 Fixtures of one concern live beside it and are loaded as plugins, so no test imports
 a fixture: ``log_records.py`` (``acme_log``, the "ACME" logger reset), ``prompts.py``
 (``tty``, ``no_tty``, ``no_prompt``, ``blocked_input``) and ``slurm_helpers.py``
-(``no_leftover_jobs``).
+(``no_leftover_jobs``, and the skip of ``slurm`` tests without a controller).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 
 import dask.config
@@ -20,45 +17,6 @@ from distributed import Client, LocalCluster
 from acme.cluster.client import find_client
 
 pytest_plugins = ["log_records", "prompts", "slurm_helpers"]
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--require-slurm",
-        action="store_true",
-        help="fail (instead of skip) slurm-marked tests when no SLURM controller "
-        "answers (also set by ACME_REQUIRE_SLURM=1)",
-    )
-
-
-def _slurm_reachable() -> bool:
-    if shutil.which("sinfo") is None:
-        return False
-    try:
-        done = subprocess.run(
-            ["sinfo", "-h", "-o", "%P"], capture_output=True, timeout=5
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
-def pytest_collection_modifyitems(
-    config: pytest.Config, items: list[pytest.Item]
-) -> None:
-    """Skip (or, with ``--require-slurm``, refuse) slurm tests without a controller."""
-    slurm = [item for item in items if item.get_closest_marker("slurm")]
-    if not slurm or _slurm_reachable():
-        return
-    if (
-        config.getoption("--require-slurm")
-        or os.environ.get("ACME_REQUIRE_SLURM") == "1"
-    ):
-        raise pytest.UsageError(
-            "--require-slurm given but no SLURM controller reachable"
-        )
-    for item in slurm:
-        item.add_marker(pytest.mark.skip(reason="no SLURM controller reachable"))
 
 
 @pytest.fixture(autouse=True)

@@ -171,6 +171,12 @@ def _indented_block(lines: list[str], index: int, base: int) -> tuple[int, int]:
     return first, last
 
 
+def _stray(markers: list[tuple[str, str, int]], where: str) -> ValueError:
+    """The error for steering comments that precede no block."""
+    kind, _, line = markers[0]
+    return ValueError(f"line {line}: {kind} comment {where}")
+
+
 def _rst_blocks(text: str) -> list[_Raw]:
     lines = text.splitlines()
     blocks: list[_Raw] = []
@@ -221,12 +227,10 @@ def _rst_blocks(text: str) -> list[_Raw]:
             index = last + 1
             continue
         elif line.strip() and markers and not line.startswith(".. "):
-            raise ValueError(
-                f"line {markers[0][2]}: {markers[0][0]} comment not followed by a block"
-            )
+            raise _stray(markers, "not followed by a block")
         index += 1
     if markers:
-        raise ValueError(f"line {markers[0][2]}: {markers[0][0]} comment at the end")
+        raise _stray(markers, "at the end")
     return blocks
 
 
@@ -253,12 +257,10 @@ def _markdown_blocks(text: str) -> list[_Raw]:
             index = end + 1
             continue
         elif line.strip() and markers:
-            raise ValueError(
-                f"line {markers[0][2]}: {markers[0][0]} comment not followed by a block"
-            )
+            raise _stray(markers, "not followed by a block")
         index += 1
     if markers:
-        raise ValueError(f"line {markers[0][2]}: {markers[0][0]} comment at the end")
+        raise _stray(markers, "at the end")
     return blocks
 
 

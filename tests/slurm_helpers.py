@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +27,46 @@ from acme.errors import SlurmError
 # the documented name of acme's worker jobs, and dask-jobqueue's default name
 ACME_JOB_NAME = "acme-worker"
 WORKER_JOB_NAMES = (ACME_JOB_NAME, "dask-worker")
+
+
+def slurm_reachable() -> bool:
+    """Whether ``sinfo`` exists and a SLURM controller answers it."""
+    if shutil.which("sinfo") is None:
+        return False
+    try:
+        done = subprocess.run(
+            ["sinfo", "-h", "-o", "%P"], capture_output=True, timeout=5
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--require-slurm",
+        action="store_true",
+        help="fail (instead of skip) slurm-marked tests when no SLURM controller "
+        "answers (also set by ACME_REQUIRE_SLURM=1)",
+    )
+
+
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Skip (or, with ``--require-slurm``, refuse) slurm tests without a controller."""
+    slurm = [item for item in items if item.get_closest_marker("slurm")]
+    if not slurm or slurm_reachable():
+        return
+    if (
+        config.getoption("--require-slurm")
+        or os.environ.get("ACME_REQUIRE_SLURM") == "1"
+    ):
+        raise pytest.UsageError(
+            "--require-slurm given but no SLURM controller reachable"
+        )
+    for item in slurm:
+        item.add_marker(pytest.mark.skip(reason="no SLURM controller reachable"))
 
 
 def _squeue(names: Sequence[str] = WORKER_JOB_NAMES) -> list[dict[str, str]]:

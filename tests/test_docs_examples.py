@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from typing import Any
 
 import doc_examples as docs
 import pytest
-from slurm_helpers import jobs_below, wait_gone
+from slurm_helpers import jobs_below, slurm_reachable, wait_gone
 
 REPO = docs.REPO
 PAGES = {page.relative_to(REPO).as_posix(): docs.collect(page) for page in docs.pages()}
@@ -34,18 +33,6 @@ EXEMPT = [unit for unit in UNITS if unit.not_run is not None]
 # blocks that cannot run anywhere but on a site's own cluster; keep this small
 MAX_EXEMPT = 2
 PAGE_TIMEOUT = {"local": 300, "slurm": 480}
-
-
-def _slurm_reachable() -> bool:
-    if shutil.which("sinfo") is None:
-        return False
-    try:
-        done = subprocess.run(
-            ["sinfo", "-h", "-o", "%P"], capture_output=True, timeout=5
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
 
 
 def _param(unit: docs.Unit) -> Any:
@@ -174,7 +161,7 @@ def run_page(path: str, folder: Path, slurm: bool) -> PageRun:
 def page_runs(tmp_path_factory):
     """``page_runs(path)``: the run of that page, made on first use."""
     runs: dict[str, PageRun] = {}
-    slurm = _slurm_reachable()
+    slurm = slurm_reachable()
 
     def get(path: str) -> PageRun:
         if path not in runs:

@@ -253,43 +253,34 @@ def test_auto_partition_picks_8gbs_for_2_5_gb(tmp_path, acme_log):
     assert wait_gone([job]) == []
 
 
-def test_explicit_memory_with_auto_partition_skips_profiling(tmp_path, acme_log):
+@pytest.mark.parametrize(
+    ("memory", "partition", "need_gb", "granted"),
+    [
+        ("3000MB", "8GBS", 3, "3000"),
+        # '2GB' is 2000 MB: it fits debug's MaxMemPerNode=2000 (2 GiB would not),
+        # lowered by the 100 MB cushion to what the partition allows
+        ("2GB", "debug", 2, "1900"),
+    ],
+)
+def test_explicit_memory_with_auto_partition_is_used_as_given(
+    tmp_path, acme_log, memory, partition, need_gb, granted
+):
     with ParallelMap(
         small,
         [1],
-        mem_per_worker="3000MB",
+        mem_per_worker=memory,
         setup_interactive=False,
         write_worker_results=False,
     ) as pmap:
-        assert pmap.config.partition == "8GBS"
-        [job] = cluster_job_ids(pmap.config.client.cluster, 1)
-        assert job_fields(job)["Partition"] == "8GBS"
-    assert memory_estimate_lines(acme_log.text) == []
-    assert "Picked partition 8GBS based on estimated memory consumption of 3 GB" in (
-        acme_log.text
-    )
-    assert wait_gone([job]) == []
-
-
-def test_explicit_gigabytes_are_thousands_of_megabytes(tmp_path, acme_log):
-    """'2GB' is 2000 MB: it fits debug's MaxMemPerNode=2000 (2 GiB would not)."""
-    with ParallelMap(
-        small,
-        [1],
-        mem_per_worker="2GB",
-        setup_interactive=False,
-        write_worker_results=False,
-    ) as pmap:
-        assert pmap.config.partition == "debug"
+        assert pmap.config.partition == partition
         [job] = cluster_job_ids(pmap.config.client.cluster, 1)
         fields = job_fields(job)
-        assert fields["Partition"] == "debug"
-    assert "Picked partition debug based on estimated memory consumption of 2 GB" in (
-        acme_log.text
-    )
-    # lowered by the 100 MB cushion to what the partition allows, with a WARNING
-    assert pmap.config.mem_per_worker == "1900MB"
-    assert fields["MinMemoryNode"] == "1900M"
+        assert fields["Partition"] == partition
+    assert memory_estimate_lines(acme_log.text) == []  # no profiling
+    picked = f"Picked partition {partition} based on estimated memory consumption"
+    assert f"{picked} of {need_gb} GB" in acme_log.text
+    assert pmap.config.mem_per_worker == f"{granted}MB"
+    assert fields["MinMemoryNode"] == f"{granted}M"
     assert wait_gone([job]) == []
 
 

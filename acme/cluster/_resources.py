@@ -78,10 +78,9 @@ def pick_partition(
     The default partition without an estimate (``memory.estimated_gb``), or
     when none fits or SLURM gives no data.
     """
-    need_gb = memory.estimated_gb
-    if need_gb is None:
+    need_gb, need_mb = memory.estimated_gb, memory.mb
+    if need_gb is None or need_mb is None:
         return default or names[0]
-    need_mb = memory.mb or need_gb * 1024
     sizes = {}
     for name in names:
         info = _slurm_info.partition_info(name)

@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Raised", "StoredFile", "StoresEach", "atomic_path", "attempt"]
+__all__ = [
+    "Raised",
+    "StoredFile",
+    "StoresEach",
+    "append_lines",
+    "atomic_path",
+    "attempt",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,21 @@ class StoredFile:
         if self.shape is not None:
             entry["shape"] = list(self.shape)
         return entry
+
+
+def append_lines(path: Path, lines: Sequence[str]) -> None:
+    """Append ``lines`` to ``path`` (created if missing) in one write.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, ("\n".join(lines) + "\n").encode())
+    finally:
+        os.close(fd)
 
 
 class Raised:

@@ -12,11 +12,12 @@ last line cut short by a killed process is ignored.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from ._files import append_lines
 
 __all__ = ["GENERATION", "append", "new_generation", "replay"]
 
@@ -42,11 +43,7 @@ def append(
     lines += [
         json.dumps({"call": i, **e}, separators=(",", ":")) for i, e in entries.items()
     ]
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        os.write(fd, ("\n".join(lines) + "\n").encode())
-    finally:
-        os.close(fd)
+    append_lines(path, lines)
 
 
 def replay(path: Path, data: dict[str, Any]) -> str | None:

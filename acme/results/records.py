@@ -26,6 +26,7 @@ from typing import Any
 
 from .._settings import OutputMode
 from ..errors import AcmeValueError
+from ._files import append_lines
 from ._record import CallRecord, Measured, Measurements, Where
 from .journal import replay
 from .layout import OutputLayout
@@ -34,6 +35,7 @@ __all__ = [
     "RECORD",
     "Tally",
     "append_outputs",
+    "call_entry",
     "call_records",
     "load_records",
     "make_record",
@@ -54,24 +56,9 @@ def make_record(
     index: int, status: str, measured: Measured, where: Where, attempt: int = 1
 ) -> CallRecord:
     """A call's record from what its worker measured and where the batch ran."""
-    start, seconds, cpu, peak, output = measured
-    host, worker, pid, job, limit = where
-    return CallRecord(
-        index,
-        status,
-        attempt=attempt,
-        start=start,
-        end=start + seconds,
-        seconds=seconds,
-        cpu_seconds=cpu,
-        host=host,
-        worker=worker,
-        pid=pid,
-        job=job,
-        peak_mb=peak / 1e6,
-        memory_limit_mb=limit,
-        output=output,
-    )
+    start, seconds, *_, output = measured
+    fields = to_entry(measured, where, attempt)
+    return CallRecord(index, status, end=start + seconds, output=output, **fields)
 
 
 @dataclass(slots=True)
@@ -206,6 +193,20 @@ def to_entry(measured: Measured, where: Where, attempt: int) -> dict[str, Any]:
     return {name: value for name, value in entry.items() if value is not None}
 
 
+def call_entry(
+    batch: Measurements | None, index: int, attempt: int
+) -> tuple[dict[str, Any], str]:
+    """The manifest record of call ``index`` of ``batch``, and its output.
+
+    Only the attempt where nothing was measured (a failure without a result
+    from the worker, or a call run in the caller).
+    """
+    measured = batch.of(index) if batch is not None else None
+    if batch is None or measured is None or batch.where is None:
+        return {"attempt": attempt}, ""
+    return to_entry(measured, batch.where, attempt), measured[4]
+
+
 def saved(
     index: int, status: str, entry: Mapping[str, Any], output: str = ""
 ) -> CallRecord:
@@ -236,16 +237,10 @@ def append_outputs(path: Path, outputs: Iterable[tuple[int, int, str]]) -> None:
         If the file cannot be written.
     """
     lines = [
-        json.dumps({"call": i, "attempt": k, "output": text}) + "\n"
-        for i, k, text in outputs
+        json.dumps({"call": i, "attempt": k, "output": text}) for i, k, text in outputs
     ]
-    if not lines:
-        return
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        os.write(fd, "".join(lines).encode())
-    finally:
-        os.close(fd)
+    if lines:
+        append_lines(path, lines)
 
 
 def read_outputs(path: Path) -> dict[tuple[int, int], str]:
