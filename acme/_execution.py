@@ -326,7 +326,7 @@ class Run:
             measured = done.measured
             self.sizer.observe(len(measured.calls), sum(measured.seconds()))
             self._pending.extendleft(reversed(done.unrun))  # handed back unstarted
-            self._count_restarts(str(future.key), measured.calls)
+            self._count_restarts(str(future.key), measured.calls, done.rerun)
             for index in done.unrun:
                 self.attempts[index] -= 1
             return done.outcomes(self.attempts)
@@ -365,9 +365,15 @@ class Run:
         if job:
             self._ran_on[key] = job
 
-    def _count_restarts(self, key: str, ran: Iterable[int]) -> None:
-        """Count the calls run again when dask restarted their task (a dead worker)."""
-        again = self._starts.pop(key, 1) - 1
+    def _count_restarts(
+        self, key: str, ran: Iterable[int], rerun: bool = False
+    ) -> None:
+        """Count the calls run again when dask restarted their task (a dead worker).
+
+        A start event a dying worker could not send is missed; ``rerun`` (the task
+        found results of its earlier start) still counts one restart.
+        """
+        again = max(self._starts.pop(key, 1) - 1, int(rerun))
         if again > 0:
             for index in ran:
                 self.attempts[index] += again

@@ -117,6 +117,7 @@ class BatchDone:
     failed: list[CallOutcome] = field(default_factory=list)
     unrun: list[int] = field(default_factory=list)
     measured: Measurements = field(default_factory=Measurements)
+    rerun: bool = False  # it found results of its own earlier start (dead worker)
 
     def outcomes(self, attempts: Mapping[int, int]) -> list[CallOutcome]:
         """Every call's outcome, unpacked (in the caller)."""
@@ -246,7 +247,7 @@ def run_batch(
     batch: list[Call] = calls.unpack()
     done, start = BatchDone(), time.perf_counter()
     results: list[tuple[int, Any]] = []  # index, and the value or Raised
-    rerun = bool(batch) and sink.recover(batch[0][0]) is not None
+    rerun = done.rerun = bool(batch) and sink.recover(batch[0][0]) is not None
     nbytes = 0
     for position, (index, args, kwargs) in enumerate(batch):
         value = found = sink.recover(index) if rerun else None
