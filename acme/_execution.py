@@ -93,11 +93,23 @@ class Outcome:
         if outcome.error is None:
             self.values[outcome.index] = outcome.value
         else:
-            self.errors[outcome.index] = outcome.error
-            if outcome.traceback:
-                self.tracebacks[outcome.index] = outcome.traceback
-            if outcome.job:
-                self.jobs[outcome.index] = outcome.job
+            self._failed(outcome)
+
+    def add_batch(self, done: BatchDone, attempts: Mapping[int, int]) -> None:
+        """Record the calls of a settled task, without an object per success."""
+        self.values.update(zip(done.done, done.stored(), strict=True))
+        self.attempts.update((index, attempts[index]) for index in done.done)
+        for call in done.failed:
+            self.attempts[call.index] = attempts[call.index]
+            self._failed(call)
+
+    def _failed(self, call: CallOutcome) -> None:
+        assert call.error is not None
+        self.errors[call.index] = call.error
+        if call.traceback:
+            self.tracebacks[call.index] = call.traceback
+        if call.job:
+            self.jobs[call.index] = call.job
 
 
 def _calls(
@@ -240,13 +252,13 @@ class Run:
     def wait(
         self,
         progress: bool,
-        on_result: Callable[[CallOutcome], None],
+        on_result: Callable[[CallOutcome], None] | None,
         on_tick: Callable[[], None],
     ) -> Outcome:
         """Collect every call's outcome as its task settles, with a progress bar.
 
-        ``on_result`` sees each call's outcome as soon as it arrives; ``on_tick``
-        runs about once per second in a helper thread meanwhile.
+        ``on_result`` (if any) sees each call's outcome as soon as it arrives;
+        ``on_tick`` runs about once per second in a helper thread meanwhile.
         """
         from distributed import as_completed
         from tqdm.auto import tqdm
@@ -264,19 +276,21 @@ class Run:
                     self.futures, with_results=True, raise_errors=False
                 )
                 for future, result in settled:
-                    calls = self._collect(future, result)
+                    done = self._collect(future, result)
                     if future.status == "finished":  # its calls' records
-                        outcome.measured.append(result.measured)
-                    for call in calls:
-                        outcome.add(call)
-                        on_result(call)
-                    bar.update(len(calls))
+                        outcome.measured.append(done.measured)
+                    outcome.add_batch(done, self.attempts)
+                    if on_result is not None:
+                        for call in done.outcomes(self.attempts):
+                            on_result(call)
+                    bar.update(len(done.done) + len(done.failed))
                     for new in self._top_up():
                         settled.add(new)
                 for index in self._pending if self.stall else ():  # never sent
                     call = CallOutcome(index, error=self._stalled())
                     outcome.add(call)
-                    on_result(call)
+                    if on_result is not None:
+                        on_result(call)
         finally:
             self._done.set()
         outcome.stalled = bool(self.stall)
@@ -319,8 +333,8 @@ class Run:
     def _stalled(self) -> RuntimeError:
         return RuntimeError(f"stalled: {self.stall.reason}")
 
-    def _collect(self, future: Future[Any], result: Any) -> list[CallOutcome]:
-        """Per-call outcomes of a settled task (``result``: its value if finished)."""
+    def _collect(self, future: Future[Any], result: Any) -> BatchDone:
+        """What a settled task did (``result``: its value if finished)."""
         if future.status == "finished":
             done: BatchDone = result
             measured = done.measured
@@ -329,7 +343,7 @@ class Run:
             self._count_restarts(str(future.key), measured.calls, done.rerun)
             for index in done.unrun:
                 self.attempts[index] -= 1
-            return done.outcomes(self.attempts)
+            return done
         from distributed import KilledWorker
 
         error: BaseException
@@ -345,7 +359,7 @@ class Run:
             # its shared values were lost with their workers: run it again later
             self._lost = self._lost or self._generation[future.key] == self._scatters
             self._pending.extendleft(reversed(self.batches.pop(future.key)))
-            return []
+            return BatchDone()
         else:
             self.stall.declare("input data lost")
             error = RuntimeError(
@@ -354,10 +368,11 @@ class Run:
             )
         job = job or self._ran_on.get(str(future.key))
         self._count_restarts(str(future.key), self.batches[future.key])
-        return [
+        failed = [
             CallOutcome(index, error=error, job=job, attempt=self.attempts[index])
             for index in self.batches[future.key]
         ]
+        return BatchDone(failed=failed)
 
     def started(self, key: str, job: str | None) -> None:
         """Task ``key`` began on a worker, in SLURM job ``job`` if any."""

@@ -8,6 +8,7 @@ run, submits them through ``_execution`` and lets the sink build the result.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -203,7 +204,8 @@ class ACMEdaemon:
                 attempts = prior_attempts(start.records, todo)
                 outcome = self._run(client, call_args, todo, fixed, attempts)
             self._tally = self._tallied(outcome, start)
-            logger.info("%s", summary(self._tally))
+            if logger.isEnabledFor(logging.INFO):  # the summary walks every call
+                logger.info("%s", summary(self._tally))
             outcome.values.update(start.reused)
             return self._finish(outcome, len(todo))
         finally:
@@ -312,7 +314,7 @@ class ACMEdaemon:
                 run.submit(*self._call, call_args, todo, attempts)
                 return run.wait(
                     self.config.verbose is not False,
-                    self._note,
+                    None if self._setup.record is None else self._note,
                     lambda: self._save_record(force=False),
                 )
         except KeyboardInterrupt:

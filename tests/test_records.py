@@ -52,6 +52,14 @@ def allocate_200_mb(x):
     return float(block[0]) + x
 
 
+def allocate_mb(mb, hold):
+    import numpy as np
+
+    block = np.ones(mb * 10**6 // 8)  # touched: resident
+    time.sleep(hold)
+    return float(block[0])
+
+
 def stdout_type(x):
     return type(sys.stdout).__name__
 
@@ -110,6 +118,21 @@ def test_a_record_has_the_peak_memory_of_its_call(process_client, acme_log):
     assert record.peak_mb >= 200
     assert record.memory_limit_mb > record.peak_mb  # LocalCluster's default limit
     assert "; peak memory 0.2" in acme_log.text
+
+
+def test_a_peak_below_the_workers_earlier_peak_is_sampled(process_client):
+    # one task runs both calls on one worker: the first raises the process's
+    # peak, so the second's 200 MB can only be seen by sampling while it runs
+    with (
+        dask.config.set({"acme.batch-size": 2}),
+        ParallelMap(allocate_mb, [400, 200], [0.0, 0.6], write_worker_results=False)
+        as pmap,
+    ):
+        pmap.compute()
+    first, second = pmap.records
+    assert first.worker == second.worker
+    assert first.peak_mb >= 400
+    assert 200 <= second.peak_mb < first.peak_mb
 
 
 def test_long_output_keeps_its_tail(process_client):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import resource
 import socket
 import sys
 import threading
@@ -69,9 +70,10 @@ class CallRecord:
     job : str or None
         The SLURM job the worker ran in.
     peak_mb : float or None
-        Peak resident memory of the worker process while the call ran, in MB
-        (sampled every 10 ms; calls running beside it in the same worker share
-        it).
+        Peak resident memory of the worker process while the call ran, in MB:
+        exact if the call raised the process's peak, else sampled (every 10 ms
+        once a call runs for long; a short call gets the last sample). Calls
+        running beside it in the same worker share it.
     memory_limit_mb : float or None
         The worker's memory limit in MB, if it has one.
     output : str
@@ -175,32 +177,54 @@ def _install() -> None:
             root.addHandler(handler)
 
 
-class _Sampler:
-    """The process's resident memory, every 10 ms, into the calls recorded.
+def _usage() -> tuple[float, float]:
+    """CPU seconds of this thread, and the process's peak resident bytes so far.
 
-    Calls join and leave ``active`` without a lock (set operations are atomic);
-    the sampler works on a copy.
+    One system call (Linux), as cheap as ``time.thread_time()`` alone.
+    """
+    usage = resource.getrusage(resource.RUSAGE_THREAD)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024.0  # KiB
+
+
+class _Sampler:
+    """The process's resident memory, sampled while a call runs for long.
+
+    Every tick, the calls that were already running at the previous tick get a
+    sample (every :data:`_FAST` seconds while one runs). While calls are short,
+    the ticks slow down to :data:`_SLOW` seconds: a thread waking often steals
+    the interpreter lock from the calls. Recorders join ``active`` for their
+    batch without a lock (set operations are atomic); the sampler works on a
+    copy.
     """
 
     def __init__(self) -> None:
         import psutil  # lazy: only recording workers sample
 
         self._process = psutil.Process()
-        self.latest = self._rss()
+        self.latest = self.rss()
         self.active: set[Recorder] = set()
         threading.Thread(target=self._run, daemon=True, name="acme-rss").start()
 
-    def _rss(self) -> float:
+    def rss(self) -> float:
+        """The resident memory now, in bytes."""
         return float(self._process.memory_info().rss)
 
     def _run(self) -> None:
+        interval = _FAST
+        seen: dict[Recorder, int] = {}  # recorder -> its serial at the last tick
         while True:
-            time.sleep(0.01)
+            time.sleep(interval)
             active = self.active.copy()
-            if active:
-                self.latest = rss = self._rss()
-                for recorder in active:
+            running = [r for r in active if r.running and seen.get(r) == r.serial]
+            seen = {recorder: recorder.serial for recorder in active}
+            if running:
+                self.latest = rss = self.rss()
+                for recorder in running:
                     recorder.peak = max(recorder.peak, rss)
+            interval = _FAST if running else min(2 * interval, _SLOW)
+
+
+_FAST, _SLOW = 0.01, 0.2  # seconds between samples: during a long call, otherwise
 
 
 @functools.lru_cache(maxsize=4)
@@ -275,9 +299,14 @@ class Measurements:
 class Recorder:
     """Records the calls a batch runs, one after another on one thread.
 
-    :meth:`start` before each call, :meth:`finish` after it (also after an
-    exception); one recorder serves every call of its batch, so recording a
-    call allocates nothing but what it measured.
+    Used as a context manager around the batch; :meth:`start` before each
+    call, :meth:`finish` after it (also after an exception). One recorder
+    serves every call of its batch, so recording a call allocates nothing but
+    what it measured: one ``getrusage`` at each end gives the thread's CPU time
+    and the process's peak resident memory so far.
+
+    A call's peak is that peak if the call raised it (exact), else the highest
+    sample taken while it ran, else (a short call) the last sample before it.
 
     Parameters
     ----------
@@ -288,10 +317,13 @@ class Recorder:
 
     __slots__ = (
         "cpu",
+        "high",
         "measured",
         "peak",
         "previous",
+        "running",
         "sampler",
+        "serial",
         "start_time",
         "tail",
         "wall",
@@ -303,35 +335,46 @@ class Recorder:
         if self.tail is not None:
             _install()
         self.previous: _Tail | None = None
-        self.peak = self.start_time = self.cpu = self.wall = 0.0
+        self.peak = self.start_time = self.cpu = self.wall = self.high = 0.0
+        self.running, self.serial = False, 0  # serial: calls started and ended
         self.measured = Measurements()
 
-    def start(self) -> None:
-        """Begin recording a call on this thread."""
-        tail = self.tail
-        if tail is not None:
-            tail.clear()
-            self.previous = getattr(_local, "buffer", None)
-            _local.buffer = tail
-        self.peak = self.sampler.latest
+    def __enter__(self) -> Recorder:
+        self.sampler.latest = self.sampler.rss()  # fresh for the batch's first calls
         self.sampler.active.add(self)
+        if self.tail is not None:
+            self.previous = getattr(_local, "buffer", None)
+            _local.buffer = self.tail
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sampler.active.discard(self)
+        if self.tail is not None:
+            _local.buffer = self.previous
+
+    def start(self) -> None:
+        """Begin recording a call (inside ``with``, on the batch's thread)."""
+        if self.tail is not None:
+            self.tail.clear()
+        self.peak = self.sampler.latest
+        self.serial += 1
+        self.running = True
+        self.cpu, self.high = _usage()
         self.start_time = time.time()
-        self.cpu = time.thread_time()
         self.wall = time.perf_counter()
 
     def finish(self, index: int) -> None:
         """End the recording of call ``index``; add it to :attr:`measured`."""
         seconds = time.perf_counter() - self.wall
-        cpu = time.thread_time() - self.cpu
-        self.sampler.active.discard(self)
+        cpu, high = _usage()
+        self.running = False
+        self.serial += 1
         measured, tail = self.measured, self.tail
-        if tail is not None:
-            _local.buffer = self.previous
-            if tail.size or tail.cut:
-                measured.outputs[index] = tail.text()
-        peak = max(self.peak, self.sampler.latest)
+        if tail is not None and (tail.size or tail.cut):
+            measured.outputs[index] = tail.text()
+        peak = high if high > self.high else self.peak
         measured.calls.append(index)
-        measured.numbers.extend((self.start_time, seconds, cpu, peak))
+        measured.numbers.extend((self.start_time, seconds, cpu - self.cpu, peak))
 
 
 def where() -> Where:

@@ -119,10 +119,15 @@ class BatchDone:
     measured: Measurements = field(default_factory=Measurements)
     rerun: bool = False  # it found results of its own earlier start (dead worker)
 
+    def stored(self) -> list[Any]:
+        """The stored values of the calls in ``done`` (unpacked once, in the caller)."""
+        if isinstance(self.values, Packed):
+            self.values = self.values.unpack()
+        return self.values if self.values is not None else []
+
     def outcomes(self, attempts: Mapping[int, int]) -> list[CallOutcome]:
         """Every call's outcome, unpacked (in the caller)."""
-        values = self.values.unpack() if isinstance(self.values, Packed) else []
-        measured = self.measured
+        values, measured = self.stored(), self.measured
         ok = [
             CallOutcome(i, v, measured=measured, attempt=attempts[i])
             for i, v in zip(self.done, values, strict=True)
@@ -249,23 +254,27 @@ def run_batch(
     results: list[tuple[int, Any]] = []  # index, and the value or Raised
     rerun = done.rerun = bool(batch) and sink.recover(batch[0][0]) is not None
     nbytes = 0
-    for position, (index, args, kwargs) in enumerate(batch):
-        value = found = sink.recover(index) if rerun else None
-        if found is None:
-            call_kwargs = {**kwargs, TASK_ID: index} if options.task_id else kwargs
-            recorder.start()
-            try:
-                value = _call(func, shared, args, call_kwargs)
-            finally:
-                recorder.finish(index)
-        if found is None and not sink.deferred_writes and not isinstance(value, Raised):
-            value = attempt(sink.store, index, value)
-        results.append((index, value))
-        nbytes += _nbytes(value)
-        spent = time.perf_counter() - start
-        if budget is not None and (nbytes >= budget.nbytes or spent >= budget.seconds):
-            done.unrun = [call[0] for call in batch[position + 1 :]]
-            break
+    with recorder:
+        for position, (index, args, kwargs) in enumerate(batch):
+            value = found = sink.recover(index) if rerun else None
+            if found is None:
+                call_kwargs = {**kwargs, TASK_ID: index} if options.task_id else kwargs
+                recorder.start()
+                try:
+                    value = _call(func, shared, args, call_kwargs)
+                finally:
+                    recorder.finish(index)
+            if found is None and not sink.deferred_writes:
+                if not isinstance(value, Raised):
+                    value = attempt(sink.store, index, value)
+            results.append((index, value))
+            nbytes += _nbytes(value)
+            spent = time.perf_counter() - start
+            if budget is not None and (
+                nbytes >= budget.nbytes or spent >= budget.seconds
+            ):
+                done.unrun = [call[0] for call in batch[position + 1 :]]
+                break
     if sink.deferred_writes:
         results = _store_deferred(sink, results)
     done.measured = recorder.measured

@@ -170,6 +170,8 @@ def prior_attempts(
     records: Mapping[int, Mapping[str, Any]], calls: Iterable[int]
 ) -> dict[int, int]:
     """How often earlier runs handed out each of ``calls``, from their records."""
+    if not records:  # a first run
+        return {}
     found = ((i, records.get(i, {}).get("attempt")) for i in calls)
     return {i: n for i, n in found if type(n) is int and n > 0}
 
