@@ -125,8 +125,9 @@ def test_a_peak_below_the_workers_earlier_peak_is_sampled(process_client):
     # peak, so the second's 200 MB can only be seen by sampling while it runs
     with (
         dask.config.set({"acme.batch-size": 2}),
-        ParallelMap(allocate_mb, [400, 200], [0.0, 0.6], write_worker_results=False)
-        as pmap,
+        ParallelMap(
+            allocate_mb, [400, 200], [0.0, 0.6], write_worker_results=False
+        ) as pmap,
     ):
         pmap.compute()
     first, second = pmap.records
