@@ -215,7 +215,8 @@ class _Sampler:
         while True:
             time.sleep(interval)
             active = self.active.copy()
-            running = [r for r in active if r.running and seen.get(r) == r.serial]
+            # an odd serial: a call runs; the same as at the last tick: for long
+            running = [r for r in active if r.serial % 2 and seen.get(r) == r.serial]
             seen = {recorder: recorder.serial for recorder in active}
             if running:
                 self.latest = rss = self.rss()
@@ -321,7 +322,6 @@ class Recorder:
         "measured",
         "peak",
         "previous",
-        "running",
         "sampler",
         "serial",
         "start_time",
@@ -336,7 +336,7 @@ class Recorder:
             _install()
         self.previous: _Tail | None = None
         self.peak = self.start_time = self.cpu = self.wall = self.high = 0.0
-        self.running, self.serial = False, 0  # serial: calls started and ended
+        self.serial = 0  # calls started and ended: odd while one runs
         self.measured = Measurements()
 
     def __enter__(self) -> Recorder:
@@ -358,7 +358,6 @@ class Recorder:
             self.tail.clear()
         self.peak = self.sampler.latest
         self.serial += 1
-        self.running = True
         self.cpu, self.high = _usage()
         self.start_time = time.time()
         self.wall = time.perf_counter()
@@ -367,7 +366,6 @@ class Recorder:
         """End the recording of call ``index``; add it to :attr:`measured`."""
         seconds = time.perf_counter() - self.wall
         cpu, high = _usage()
-        self.running = False
         self.serial += 1
         measured, tail = self.measured, self.tail
         if tail is not None and (tail.size or tail.cut):

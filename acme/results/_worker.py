@@ -62,6 +62,10 @@ class Budget:
     seconds: float
     nbytes: int
 
+    def spent(self, nbytes: int, seconds: float) -> bool:
+        """Whether values of ``nbytes`` after ``seconds`` of calls use it up."""
+        return nbytes >= self.nbytes or seconds >= self.seconds
+
 
 class Packed:
     """A value pickled once, large buffers out of band; opaque to dask."""
@@ -255,24 +259,11 @@ def run_batch(
     rerun = done.rerun = bool(batch) and sink.recover(batch[0][0]) is not None
     nbytes = 0
     with recorder:
-        for position, (index, args, kwargs) in enumerate(batch):
-            value = found = sink.recover(index) if rerun else None
-            if found is None:
-                call_kwargs = {**kwargs, TASK_ID: index} if options.task_id else kwargs
-                recorder.start()
-                try:
-                    value = _call(func, shared, args, call_kwargs)
-                finally:
-                    recorder.finish(index)
-            if found is None and not sink.deferred_writes:
-                if not isinstance(value, Raised):
-                    value = attempt(sink.store, index, value)
-            results.append((index, value))
+        for position, call in enumerate(batch):
+            value = _value(func, sink, options, shared, recorder, call, rerun)
+            results.append((call[0], value))
             nbytes += _nbytes(value)
-            spent = time.perf_counter() - start
-            if budget is not None and (
-                nbytes >= budget.nbytes or spent >= budget.seconds
-            ):
+            if budget is not None and budget.spent(nbytes, time.perf_counter() - start):
                 done.unrun = [call[0] for call in batch[position + 1 :]]
                 break
     if sink.deferred_writes:
@@ -282,6 +273,31 @@ def run_batch(
         done.measured.where = where()
     _settle(done, results)
     return done
+
+
+def _value(
+    func: Callable[..., Any],
+    sink: BatchSink,
+    options: BatchOptions,
+    shared: Sequence[Any],
+    recorder: Recorder,
+    call: Call,
+    rerun: bool,
+) -> Any:
+    """One call's value: recovered (a re-run), or computed, recorded and stored."""
+    index, args, kwargs = call
+    found = sink.recover(index) if rerun else None
+    if found is not None:
+        return found
+    call_kwargs = {**kwargs, TASK_ID: index} if options.task_id else kwargs
+    recorder.start()
+    try:
+        value = _call(func, shared, args, call_kwargs)
+    finally:
+        recorder.finish(index)
+    if sink.deferred_writes or isinstance(value, Raised):
+        return value
+    return attempt(sink.store, index, value)
 
 
 def _call(
