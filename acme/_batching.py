@@ -4,7 +4,9 @@ With ``acme.batch-size: auto`` the first calls go out one per task; once calls
 have been timed on the workers, a task gets as many calls as fill about
 :data:`TARGET_SECONDS`, but never so many that fewer than :data:`SPREAD` tasks
 per worker thread remain for the calls still to submit, so long calls keep their
-load balance. Pure bookkeeping: no dask here.
+load balance; that spread stops where a task would carry less than
+:data:`MIN_SECONDS` of work, which costs more to send than to balance. Pure
+bookkeeping: no dask here.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from typing import Any
 from ._checks import must_be
 from .errors import AcmeValueError
 
-__all__ = ["MAX_BYTES", "TARGET_SECONDS", "BatchSizer", "batch_size"]
+__all__ = ["MAX_BYTES", "MIN_SECONDS", "TARGET_SECONDS", "BatchSizer", "batch_size"]
 
 TARGET_SECONDS = 0.3  # work per task once calls have been timed
 SPREAD = 4  # tasks per worker thread, at least, while calls remain
+MIN_SECONDS = 0.05  # work per task below which spreading costs more than it balances
 IN_FLIGHT = 2  # tasks submitted per worker thread in auto mode
 MAX_BYTES = 64 * 2**20  # arguments per task, and results before a task returns
 
@@ -60,6 +63,7 @@ class BatchSizer:
         self._seconds = 0.0
         self._input_calls = 0
         self._input_bytes = 0
+        self._most = 0  # the most calls ever left: the run's calls, at its start
 
     @property
     def in_flight(self) -> float:
@@ -80,11 +84,18 @@ class BatchSizer:
         """Calls for the next task, with ``remaining`` calls left to submit."""
         if self.fixed is not None:
             return min(self.fixed, remaining)
+        self._most = max(self._most, remaining)
         if self._calls == 0:
             return min(1, remaining)
         per_call = max(self._seconds / self._calls, 1e-7)
         wanted = max(1, int(TARGET_SECONDS / per_call))
         spread = max(1, math.ceil(remaining / (SPREAD * self.slots)))
+        # no task so small that sending it costs more than it balances, but
+        # the run's calls still shared by every worker thread (without halving
+        # the tasks as they run out)
+        worth = min(
+            max(1, int(MIN_SECONDS / per_call)), math.ceil(self._most / self.slots)
+        )
         per_call_bytes = self._input_bytes / max(self._input_calls, 1)
         fits = max(1, int(MAX_BYTES / max(per_call_bytes, 1.0)))
-        return min(wanted, spread, fits, remaining)
+        return min(wanted, max(spread, worth), fits, remaining)

@@ -16,7 +16,13 @@ import pytest
 from distributed import get_worker
 
 from acme import ParallelMap
-from acme._batching import MAX_BYTES, TARGET_SECONDS, BatchSizer, batch_size
+from acme._batching import (
+    MAX_BYTES,
+    MIN_SECONDS,
+    TARGET_SECONDS,
+    BatchSizer,
+    batch_size,
+)
 from acme.errors import AcmeValueError, ComputationError
 from acme.results._worker import BatchOptions, Budget, Packed, SharedSlot, run_batch
 from acme.results.memory import MemorySink
@@ -64,11 +70,26 @@ def test_first_calls_go_out_one_per_task():
     assert BatchSizer(None, slots=2).next(10_000) == 1
 
 
-def test_cheap_calls_fill_a_task_up_to_the_spread():
+def test_cheap_calls_are_shared_by_the_worker_threads_in_one_task_each():
     sizer = BatchSizer(None, slots=2)
-    sizer.observe(4, 4e-6)  # 1 µs per call
-    assert sizer.next(10_000) == 1250  # 10,000 / (4 tasks x 2 threads)
-    assert sizer.next(80) == 10  # never fewer than 4 tasks per worker thread
+    assert sizer.next(10_001) == 1
+    sizer.observe(4, 4e-6)  # 1 µs per call: 0.01 s for all of them
+    assert sizer.next(10_000) == 5001  # half of the run's calls, per thread
+    assert sizer.next(4999) == 4999  # the rest, not halved again
+
+
+def test_calls_keep_four_tasks_per_thread_while_those_are_worth_sending():
+    sizer = BatchSizer(None, slots=2)
+    sizer.observe(1, 0.01)  # 10 ms per call
+    assert sizer.next(80) == 10  # 80 / (4 tasks x 2 threads)
+    assert sizer.next(16) == 5  # MIN_SECONDS of work, not 2 calls
+
+
+def test_tasks_never_carry_less_work_than_min_seconds_unless_the_calls_run_out():
+    sizer = BatchSizer(None, slots=2)
+    sizer.observe(1, 0.001)  # 1 ms per call
+    assert sizer.next(100) == int(MIN_SECONDS / 0.001)  # not 100 / 8
+    assert sizer.next(20) == 20
 
 
 def test_call_times_set_the_size_of_a_task():
