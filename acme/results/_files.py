@@ -17,6 +17,7 @@ __all__ = [
     "append_lines",
     "atomic_path",
     "attempt",
+    "relative",
 ]
 
 
@@ -56,7 +57,7 @@ class StoredFile:
         """The manifest entry of this file, its path relative to ``folder``."""
         entry: dict[str, Any] = {
             "status": status,
-            "file": str(Path(self.path).relative_to(folder)),
+            "file": relative(self.path, folder),
         }
         if self.datasets:
             entry["datasets"] = list(self.datasets)
@@ -65,6 +66,19 @@ class StoredFile:
         if self.shape is not None:
             entry["shape"] = list(self.shape)
         return entry
+
+
+def relative(path: str, folder: Path) -> str:
+    """``path`` relative to ``folder``, which must hold it (else ValueError).
+
+    A string prefix for paths spelled as ``str(Path)`` spells them (the ones acme
+    builds), as fast as it gets; anything else goes through
+    :meth:`pathlib.PurePath.relative_to`.
+    """
+    prefix = f"{folder}{os.sep}"
+    if path.startswith(prefix):
+        return path[len(prefix) :]
+    return str(Path(path).relative_to(folder))
 
 
 def append_lines(path: Path, lines: Sequence[str]) -> None:

@@ -8,6 +8,7 @@ an inter-process file lock, and the manifest says which calls completed.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -131,9 +132,11 @@ class PerCallSink(StoresEach):
         when the manifest records it (a moved-up result), never a user's file.
         """
         layout = self.layout
+        present = set(os.listdir(layout.payload)) if layout.payload.is_dir() else set()
         for index in indices:
             for path in (layout.result_file(index), layout.emergency_pickle(index)):
-                path.unlink(missing_ok=True)
+                if path.name in present:  # one listing, not two unlinks per call
+                    path.unlink(missing_ok=True)
             moved = recorded.get(index)
             if moved is not None and moved.parent == layout.folder:
                 moved.unlink(missing_ok=True)
@@ -162,19 +165,19 @@ class PerCallSink(StoresEach):
 
     def finalize(self, stored: Sequence[StoredFile]) -> Finished:
         """Build the container, or move everything up if some calls were pickled."""
-        paths = [Path(file.path) for file in stored]
-        pickled = [p for p in paths if p.suffix == ".pickle"]
-        for path in pickled:
+        files = [file.path for file in stored]  # strings: no Path per call
+        pickled = [file for file in files if file.endswith(".pickle")]
+        for file in pickled:
             logger.warning(
                 "HDF5 cannot hold the result in %s: results have been pickled instead",
-                path.name,
+                os.path.basename(file),
             )
-        if pickled or any(p.parent != self.layout.payload for p in paths):
-            return self._move_up(paths)
+        payload = str(self.layout.payload)
+        if pickled or any(os.path.dirname(file) != payload for file in files):
+            return self._move_up([Path(file) for file in files])
         self._build_container(stored)
         logger.log(ANNOUNCE, "SUCCESS!")
         logger.info("Results have been saved to %s", self.layout.container)
-        files = [str(path) for path in paths]
         return Finished(files, files, str(self.layout.container))
 
     def _move_up(self, paths: list[Path]) -> Finished:
@@ -211,8 +214,10 @@ class PerCallSink(StoresEach):
         container = self.layout.container
         with atomic_path(container) as temporary, h5py.File(temporary, "w") as h5:
             if self.stacking is None:
+                links = h5.id.links  # the low-level call: 3x faster than h5[...] =
                 for i in range(self.n_calls):
-                    h5[f"comp_{i}"] = h5py.ExternalLink(self.layout.link_target(i), "/")
+                    target = self.layout.relative_file(i).encode()
+                    links.create_external(f"comp_{i}".encode(), target, b"/")
             else:
                 _virtual_dataset(h5, self, stored)
 
@@ -248,7 +253,7 @@ def _virtual_dataset(h5: Any, sink: PerCallSink, stored: Sequence[StoredFile]) -
         if item is None and inf_axis is not None:
             continue  # its extent is unknown until the file exists
         source_shape = item[0] if item is not None else stacking.slot
-        target = sink.layout.link_target(i)
+        target = sink.layout.relative_file(i)
         source = h5py.VirtualSource(target, "result_0", shape=source_shape)
         index: list[Any] = [slice(None)] * len(shape)
         index[stacking.axis] = i
@@ -258,7 +263,7 @@ def _virtual_dataset(h5: Any, sink: PerCallSink, stored: Sequence[StoredFile]) -
     h5.create_virtual_dataset("result_0", layout, fillvalue=fill_value(stacking.dtype))
     for i, item in enumerate(info):
         for k in range(1, item[1] if item else 0):
-            link = h5py.ExternalLink(sink.layout.link_target(i), f"/result_{k}")
+            link = h5py.ExternalLink(sink.layout.relative_file(i), f"/result_{k}")
             h5.require_group(f"comp_{i}")[f"result_{k}"] = link
 
 

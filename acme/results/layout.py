@@ -137,15 +137,15 @@ class OutputLayout:
 
     def result_file(self, index: int) -> Path:
         """Where call ``index``'s result is written in this layout's mode."""
-        if self.mode is OutputMode.HDF5_SINGLE:
-            return self.container
-        if self.mode is OutputMode.PICKLE:
-            return self.folder / f"{self.name}_{index}.pickle"
-        return self.payload / f"{self.name}_{index}.h5"
+        return self.folder / self.relative_file(index)
 
-    def link_target(self, index: int) -> str:
-        """Call ``index``'s per-call file relative to the container."""
-        return f"{self.payload.name}/{self.name}_{index}.h5"
+    def relative_file(self, index: int) -> str:
+        """:meth:`result_file` relative to the folder (and to the container)."""
+        if self.mode is OutputMode.HDF5_SINGLE:
+            return f"{self.name}.h5"
+        if self.mode is OutputMode.PICKLE:
+            return f"{self.name}_{index}.pickle"
+        return f"{self.name}_payload/{self.name}_{index}.h5"
 
     def emergency_pickle(self, index: int) -> Path:
         """The pickle of a per-call result HDF5 cannot hold."""

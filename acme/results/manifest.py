@@ -21,7 +21,7 @@ from .._logging import get_logger
 from .._version import __version__
 from ..broadcast import CallArgs
 from ..errors import AcmeValueError, OutputError, OutputExistsError
-from ._files import StoredFile, atomic_path
+from ._files import StoredFile, atomic_path, relative
 from ._locks import RunLock
 from .identity import fingerprints
 from .journal import GENERATION, append, new_generation, replay
@@ -116,7 +116,7 @@ def _new_manifest(layout: OutputLayout, identity: dict[str, Any]) -> dict[str, A
     calls = [
         {
             "status": PENDING,
-            "file": str(layout.result_file(i).relative_to(layout.folder)),
+            "file": layout.relative_file(i),
         }
         for i in range(identity["n_inputs"])
     ]
@@ -164,6 +164,15 @@ def _difference(recorded: Mapping[str, Any], identity: Mapping[str, Any]) -> str
                 return f"the arguments of call {changed} differ"
         return f"{key} is {value!r}, the previous run had {previous!r}"
     return None
+
+
+def _manifest_text(data: Mapping[str, Any]) -> str:
+    """The manifest's JSON: a line per key and per call (C-encoded, unlike indent)."""
+    lines = [
+        f" {json.dumps(k)}: {json.dumps(v)}" for k, v in data.items() if k != "calls"
+    ]
+    calls = ",\n  ".join(map(json.dumps, data["calls"]))
+    return "{\n" + ",\n".join([*lines, f' "calls": [\n  {calls}\n ]']) + "\n}\n"
 
 
 class RunRecord:
@@ -312,7 +321,11 @@ class RunRecord:
             if isinstance(call.get(RECORD), dict)
         }
         for index in todo:
-            self.mark(index, PENDING, str(self.layout.result_file(index)))
+            call = calls[index]
+            if call["status"] != PENDING or call["file"] != self.layout.relative_file(
+                index
+            ):
+                self.mark(index, PENDING, str(self.layout.result_file(index)))
         self.save()
         return Start(todo, reused, recorded, records)
 
@@ -351,8 +364,10 @@ class RunRecord:
         self._remove_temporaries()
         folder = self.layout.folder
         for index, file in enumerate(files):
-            recorded = StoredFile.from_entry(folder, self.data["calls"][index])
-            self.mark(index, DONE, replace(recorded, path=file))
+            call = self.data["calls"][index]
+            if call["status"] != DONE or call["file"] != relative(file, folder):
+                recorded = StoredFile.from_entry(folder, call)
+                self.mark(index, DONE, replace(recorded, path=file))
 
     def save(self, force: bool = True) -> None:
         """Write the manifest; unless ``force``, append changes once per interval.
@@ -379,7 +394,7 @@ class RunRecord:
                 path = self.layout.manifest if full else journal
                 if full:
                     self.data[GENERATION] = new_generation()
-                    text = json.dumps(self.data, indent=1)
+                    text = _manifest_text(self.data)
                     with atomic_path(path) as temporary:
                         temporary.write_text(text, encoding="utf-8")
                     journal.unlink(missing_ok=True)
