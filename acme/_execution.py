@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,6 @@ from .results._worker import (
     BatchOptions,
     BatchSink,
     Budget,
-    Call,
     CallOutcome,
     Packed,
     SharedSlot,
@@ -112,14 +111,6 @@ class Outcome:
             self.jobs[call.index] = call.job
 
 
-def _calls(
-    call_args: CallArgs, indices: Iterable[int], resolved: Sequence[Any]
-) -> Iterator[Call]:
-    for index in indices:
-        args, kwargs = call_args.for_call(index, resolved)
-        yield index, args, kwargs
-
-
 def run_in_process(
     func: Callable[..., Any],
     sink: BatchSink,
@@ -130,7 +121,7 @@ def run_in_process(
 ) -> Outcome:
     """Run the calls one after another here; the first exception propagates as is."""
     outcome = Outcome()
-    for index, args, kwargs in _calls(call_args, indices, call_args.shared):
+    for index, args, kwargs in call_args.calls(indices, call_args.shared):
         call_kwargs = {**kwargs, TASK_ID: index} if task_id else kwargs
         call = CallOutcome(index, sink.store(index, func(*args, **call_kwargs)))
         outcome.add(call)
@@ -235,7 +226,7 @@ class Run:
             size = sizer.next(len(self._pending))
             indices = [self._pending.popleft() for _ in range(size)]
             self.attempts.update(indices)  # a Counter: one more for each
-            calls = Packed(list(_calls(self._call_args, indices, self._placeholders)))
+            calls = Packed(list(self._call_args.calls(indices, self._placeholders)))
             sizer.observe_input(size, calls.nbytes)
             self._submitted += 1
             key = f"{self.name}-{self._token}-{self._submitted}"

@@ -12,8 +12,9 @@ from __future__ import annotations
 import enum
 import functools
 import inspect
+import itertools
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,20 +85,28 @@ class CallArgs:
         self, index: int, resolved: Sequence[Any]
     ) -> tuple[list[Any], dict[str, Any]]:
         """Arguments of call ``index``; ``resolved`` stands in for ``shared``."""
-        args = [_pick(kind, item, index, resolved) for kind, item in self.positional]
-        kwargs = {
-            key: _pick(kind, item, index, resolved)
-            for key, (kind, item) in self.keywords.items()
-        }
+        _, args, kwargs = next(self.calls([index], resolved))
         return args, kwargs
 
+    def calls(
+        self, indices: Sequence[int], resolved: Sequence[Any]
+    ) -> Iterator[tuple[int, list[Any], dict[str, Any]]]:
+        """``(index, args, kwargs)`` of each call, built an argument at a time."""
+        names = list(self.keywords)
+        entries = [*self.positional, *(self.keywords[name] for name in names)]
+        columns = [_column(kind, item, indices, resolved) for kind, item in entries]
+        split = 1 + len(self.positional)
+        for row in zip(indices, *columns, strict=False):  # shared ones repeat
+            yield row[0], list(row[1:split]), dict(zip(names, row[split:], strict=True))
 
-def _pick(kind: ArgKind, item: Any, index: int, resolved: Sequence[Any]) -> Any:
+
+def _column(
+    kind: ArgKind, item: Any, indices: Sequence[int], resolved: Sequence[Any]
+) -> Iterable[Any]:
+    """One argument's values for the calls ``indices``."""
     if kind is ArgKind.SHARED:
-        return resolved[item]
-    if isinstance(item, np.ndarray):
-        return item.squeeze()[index]
-    return item[index]
+        return itertools.repeat(resolved[item])
+    return [item[index] for index in indices]
 
 
 def func_name(func: Callable[..., Any]) -> str:
@@ -319,6 +328,8 @@ def _classify(
 ) -> tuple[ArgKind, Any]:
     """An entry split per call, or its value appended to ``shared``; checks lengths."""
     if n_inputs != 1 and _vector_length(entry) == n_inputs:
+        if isinstance(entry, np.ndarray):
+            entry = entry.squeeze()  # a view: (1, n) and (n, 1) split as (n,)
         return ArgKind.PER_CALL, entry
     is_array = isinstance(entry, np.ndarray) and entry.ndim >= 1
     if (is_array or isinstance(entry, list | tuple)) and len(entry) == 1:
@@ -352,6 +363,9 @@ def call_arguments(
         for key, entry in kwargv.items()
     }
     return CallArgs(n_inputs, shared, positional, keywords)
+
+
+_LEAVES = frozenset({int, float, complex, str, bytes, bool, type(None)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,9 +409,17 @@ def measure(obj: Any, *, max_objects: int = 1_000_000) -> Measure:
             children = item
         else:
             continue
-        if children:
-            depth = max(depth, level + 1)
-            stack.extend((child, level + 1) for child in children)
+        if not children:
+            continue
+        depth = max(depth, level + 1)
+        for child in children:
+            if type(child) not in _LEAVES:
+                stack.append((child, level + 1))
+            elif id(child) not in seen:  # counted here: a long list of numbers
+                if len(seen) >= max_objects:
+                    return Measure(total / 1e6, False, depth)
+                seen.add(id(child))
+                total += sys.getsizeof(child)
     return Measure(total / 1e6, True, depth)
 
 

@@ -1,4 +1,4 @@
-"""Fingerprints of array arguments: exact, and computed without copying the array."""
+"""Fingerprints of arguments: exact, stable, and computed without copying arrays."""
 
 from __future__ import annotations
 
@@ -46,3 +46,25 @@ def test_split_array_rows_get_their_own_fingerprints():
     assert len(set(prints)) == 4
     copies = [row.copy() for row in data[:, ::2]]
     assert prints == fingerprints(call_arguments([copies], {}, 4))
+
+
+def test_plain_values_keep_the_fingerprints_cloudpickle_gives_them():
+    # the fast path must not change the digests manifests of earlier runs hold
+    import hashlib
+
+    import cloudpickle
+
+    values = [0, -7, 2**70, 1.5, float("nan"), 1j, "", "é" * 300, b"x", True, None]
+    got = fingerprints(call_arguments([values], {}, len(values)))
+    for value, digest in zip(values, got, strict=True):
+        part = hashlib.sha256(cloudpickle.dumps(value, protocol=5)).digest()
+        assert digest == hashlib.sha256(part).hexdigest(), value
+
+
+def test_a_row_or_column_array_is_split_like_a_flat_one():
+    flat = np.arange(4.0)
+    assert (
+        fingerprints(call_arguments([flat[None, :]], {}, 4))
+        == fingerprints(call_arguments([flat[:, None]], {}, 4))
+        == fingerprints(call_arguments([flat], {}, 4))
+    )
