@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["Outcome", "Run", "Stall", "failure", "run_in_process"]
 
 _MAX_LISTED = 10  # failed calls named in a ComputationError
+INLINE_BYTES = 10_000  # shared values up to this size travel inside each task
 _OUTPUT_SHOWN = 2000  # characters of the first failed call's output in it
 
 logger = get_logger(__name__)
@@ -178,9 +179,8 @@ class Run:
 
         prepare_workers(self.client)  # sys.path; the run's Ctrl-C is for us only
         self._shared = call_args.shared
-        if call_args.shared and len(indices) > 1:
-            # sent once to every worker; a single call just carries its values
-            self._scatter(call_args.shared)
+        if len(indices) > 1 and _worth_scattering(call_args.shared):
+            self._scatter(call_args.shared)  # sent once to every worker
         budget = None if self.sizer.fixed else Budget(3 * TARGET_SECONDS, MAX_BYTES)
         options = BatchOptions(task_id, budget, capture_limit(), self._token)
         self._task = functools.partial(run_batch, func, sink, options)
@@ -396,6 +396,17 @@ class Run:
         """Drop references to this run's futures so the cluster frees them."""
         self.futures, self.scattered = [], []
         _listening.pop(self._token, None)
+
+
+def _worth_scattering(shared: Sequence[Any]) -> bool:
+    """Whether to send the shared values to every worker ahead of the tasks.
+
+    Up to :data:`INLINE_BYTES` they travel inside each task instead, which is
+    cheaper than the round trip of a scatter (a few tasks carry them).
+    """
+    from dask.sizeof import sizeof
+
+    return bool(shared) and sizeof(list(shared)) > INLINE_BYTES
 
 
 _listening: dict[str, Run] = {}  # run token -> the run, while it runs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from acme import ParallelMap
+from acme._execution import INLINE_BYTES
 from acme.errors import ComputationError, NoWorkersError
 
 
@@ -131,7 +132,7 @@ def die_on_one(x):
     return x
 
 
-def die_once(x, marker, offset):
+def die_once(x, marker, offset, ballast=b""):
     import os
     from pathlib import Path
 
@@ -141,25 +142,36 @@ def die_once(x, marker, offset):
     return x + offset
 
 
-def test_shared_values_lost_with_the_only_worker_are_sent_again(tmp_path, acme_log):
+@pytest.mark.parametrize("scattered", [True, False], ids=["large", "small"])
+def test_shared_values_lost_with_the_only_worker_are_sent_again(
+    tmp_path, acme_log, scattered
+):
     from distributed import Client, LocalCluster
 
     marker = tmp_path / "died"
     cluster = LocalCluster(
         n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
+    # only shared values above INLINE_BYTES are sent to the workers ahead of
+    # the tasks; smaller ones travel inside every task and cannot be lost
+    ballast = b"x" * (2 * INLINE_BYTES if scattered else 10)
     with (
         Client(cluster),
         # the nanny starts a new worker, which has never seen the shared values
         ParallelMap(
-            die_once, [0, 1, 2], str(marker), 10, write_worker_results=False
+            die_once,
+            [0, 1, 2],
+            str(marker),
+            10,
+            ballast=ballast,
+            write_worker_results=False,
         ) as pmap,
     ):
         results = pmap.compute()
     cluster.close()
     assert marker.exists()
     assert results == [10, 11, 12]
-    assert "The shared arguments were lost" in acme_log.text
+    assert ("The shared arguments were lost" in acme_log.text) is scattered
 
 
 def test_dead_worker_is_reported_as_such():

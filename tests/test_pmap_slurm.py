@@ -31,6 +31,7 @@ from slurm_helpers import (
 )
 
 from acme import ParallelMap, cluster_cleanup, slurm_cluster_setup
+from acme._execution import INLINE_BYTES
 from acme.cluster._jobs import all_jobs
 from acme.errors import ComputationError
 from acme.results import load_records
@@ -91,7 +92,7 @@ def sleep_past_the_walltime(x):
     return x
 
 
-def sleep_marked(x, folder, seconds):
+def sleep_marked(x, folder, seconds, ballast=b""):
     Path(folder, f"{x}-{os.environ['SLURM_JOB_ID']}").touch()
     time.sleep(seconds)
     return x
@@ -523,9 +524,15 @@ def test_calls_of_an_ended_job_finish_on_its_replacement(tmp_path, acme_log):
     started.mkdir()
     canceller = cancel_when_a_call_runs(started, [job], cancelled)
     try:
-        # the shared values die with the only worker holding them: sent again
+        # the shared values (scattered: above INLINE_BYTES) die with the only
+        # worker holding them: sent again
         with ParallelMap(
-            sleep_marked, [0, 1], str(started), 3, write_worker_results=False
+            sleep_marked,
+            [0, 1],
+            str(started),
+            3,
+            ballast=b"x" * (2 * INLINE_BYTES),
+            write_worker_results=False,
         ) as pmap:
             canceller.start()
             results = pmap.compute()
