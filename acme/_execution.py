@@ -140,7 +140,9 @@ class Run:
     def __init__(self, client: Client, name: str, fixed: int | None) -> None:
         self.client = client
         self.name = name
-        self.futures: list[Future[Any]] = []
+        # the tasks not collected yet: a collected task's result is dropped at
+        # once, so a worker leaving later cannot make dask compute it again
+        self.futures: set[Future[Any]] = set()
         self.batches: dict[Any, list[int]] = {}
         self.scattered: list[Future[Any]] = []
         self.stall = Stall()
@@ -221,7 +223,7 @@ class Run:
         if self._lost and self._pending and not self._scatter_again():
             return []
         self._lost = False
-        in_flight = sum(not future.done() for future in self.futures)
+        in_flight = len(self.futures)
         while self._pending and in_flight < sizer.in_flight and not self.stall:
             size = sizer.next(len(self._pending))
             indices = [self._pending.popleft() for _ in range(size)]
@@ -237,7 +239,7 @@ class Run:
             self._generation[key] = self._scatters
             new.append(future)
             in_flight += 1
-        self.futures.extend(new)
+        self.futures.update(new)
         return new
 
     def wait(
@@ -267,8 +269,10 @@ class Run:
                     self.futures, with_results=True, raise_errors=False
                 )
                 for future, result in settled:
+                    finished = future.status == "finished"
                     done = self._collect(future, result)
-                    if future.status == "finished":  # its calls' records
+                    del future  # the last reference: the cluster may free the result
+                    if finished:  # its calls' records
                         outcome.measured.append(done.measured)
                     outcome.add_batch(done, self.attempts)
                     if on_result is not None:
@@ -325,7 +329,8 @@ class Run:
         return RuntimeError(f"stalled: {self.stall.reason}")
 
     def _collect(self, future: Future[Any], result: Any) -> BatchDone:
-        """What a settled task did (``result``: its value if finished)."""
+        """What a settled task did (``result``: its value if finished); forget it."""
+        self.futures.discard(future)
         if future.status == "finished":
             done: BatchDone = result
             measured = done.measured
@@ -387,14 +392,14 @@ class Run:
     def cancel(self) -> None:
         """Cancel this run's tasks and release its scattered values."""
         self._pending.clear()
-        pending = self.futures + self.scattered
+        pending = [*self.futures, *self.scattered]
         if pending and self.client.status == "running":
             self.client.cancel(pending, force=True)
-        self.futures, self.scattered = [], []
+        self.futures, self.scattered = set(), []
 
     def release(self) -> None:
         """Drop references to this run's futures so the cluster frees them."""
-        self.futures, self.scattered = [], []
+        self.futures, self.scattered = set(), []
         _listening.pop(self._token, None)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO, TypeVar
 
@@ -23,6 +25,7 @@ __all__ = [
     "get_logger",
     "level_for",
     "log_file",
+    "quieted",
     "use_file",
 ]
 
@@ -179,3 +182,19 @@ def log_file() -> str | None:
     targets = (getattr(handler, "target", None) for handler in _owned())
     files = [target for target in targets if isinstance(target, logging.FileHandler)]
     return str(files[0].baseFilename) if files else None
+
+
+@contextmanager
+def quieted(name: str, level: int = logging.WARNING) -> Iterator[None]:
+    """Hold logger ``name`` at ``level`` or above meanwhile, then restore it.
+
+    For another library's expected noise, such as the tracebacks of closed
+    connections that distributed logs at INFO while a cluster shuts down.
+    """
+    target = logging.getLogger(name)
+    before = target.level
+    target.setLevel(max(level, target.getEffectiveLevel()))
+    try:
+        yield
+    finally:
+        target.setLevel(before)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from distributed import Client, LocalCluster, get_client
 from prompts import answer
@@ -128,3 +130,40 @@ def test_cluster_cleanup_client_without_cluster_object(tmp_path, acme_log):
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def test_closed_connections_at_shutdown_log_no_traceback(monkeypatch):
+    # distributed logs a traceback at INFO when a connection closes under a
+    # message being sent, which shutting down a cluster can do (not on demand)
+    client = local_cluster_setup(n_workers=1, interactive=False)
+    batched = logging.getLogger("distributed.batched")
+    seen = Records()
+    batched.addHandler(seen)
+    close = type(client.cluster).close
+
+    def close_with_noise(cluster, *args, **kwargs):
+        try:
+            raise ConnectionError("stream closed")
+        except ConnectionError:
+            batched.info("Batched Comm Closed", exc_info=True)
+        return close(cluster, *args, **kwargs)
+
+    monkeypatch.setattr(type(client.cluster), "close", close_with_noise)
+    before = batched.level
+    try:
+        cluster_cleanup(client)
+        assert seen.messages == []
+        assert batched.level == before
+        batched.info("Batched Comm Closed")  # outside a shutdown: logged again
+        assert seen.messages == ["Batched Comm Closed"]
+    finally:
+        batched.removeHandler(seen)
+
+
+class Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())

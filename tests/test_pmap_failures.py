@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from acme import ParallelMap
@@ -172,6 +174,46 @@ def test_shared_values_lost_with_the_only_worker_are_sent_again(
     assert marker.exists()
     assert results == [10, 11, 12]
     assert ("The shared arguments were lost" in acme_log.text) is scattered
+
+
+def count_starts_and_die_once(x, folder, dies):
+    import os
+    import time
+    import uuid
+    from pathlib import Path
+
+    Path(folder, f"{x}-{uuid.uuid4().hex}").touch()
+    if x == dies and not Path(folder, "died").exists():
+        Path(folder, "died").touch()
+        time.sleep(2)  # the results of the calls before have reached the client
+        os._exit(3)  # and dask still held them in this worker's memory
+    return x
+
+
+def test_calls_finished_before_a_worker_dies_are_not_run_again(tmp_path):
+    import dask.config
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    with (
+        Client(cluster),
+        dask.config.set({"acme.batch-size": 1}),  # a task per call
+        ParallelMap(
+            count_starts_and_die_once,
+            list(range(6)),
+            str(tmp_path),
+            4,
+            write_worker_results=False,
+        ) as pmap,
+    ):
+        results = pmap.compute()
+    cluster.close()
+    assert results == list(range(6))
+    starts = Counter(p.name.split("-")[0] for p in tmp_path.iterdir())
+    assert starts.pop("died") == 1
+    assert starts == {"0": 1, "1": 1, "2": 1, "3": 1, "4": 2, "5": 1}
 
 
 def test_dead_worker_is_reported_as_such():

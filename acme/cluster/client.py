@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._checks import must_be
 from .._interrupt import interrupts_held
-from .._logging import ensure_configured, get_logger
+from .._logging import ensure_configured, get_logger, quieted
 from ..errors import AcmeTypeError
 from ._security import forget_credentials
 
@@ -112,22 +112,30 @@ def shut_down(client: Client, hurry: bool = False) -> None:
     n_workers = _safe_worker_count(client)
     with interrupts_held(f"shutting down {description}"):
         logger.info("Shutting down %s", description)
-        cluster = client.cluster
-        if cluster is None:
-            client.shutdown()
-        else:
-            client.close()
-            try:
-                if hurry:
-                    _stop_local_workers(cluster)
-                cluster.close()
-            except (OSError, RuntimeError, TimeoutError) as exc:
-                logger.warning("Closing %s failed: %s", description, exc)
-            finally:
-                forget_credentials(cluster)
+        # connections closing now are expected: distributed logs each at INFO
+        # with a traceback, which would read as a failure
+        with quieted("distributed.batched"):
+            _close(client, description, hurry)
         logger.info(
             "Successfully shut down %s containing %d workers", description, n_workers
         )
+
+
+def _close(client: Client, description: str, hurry: bool) -> None:
+    """Close ``client``, then its cluster (if it has one); a failure is logged."""
+    cluster = client.cluster
+    if cluster is None:
+        client.shutdown()
+        return
+    client.close()
+    try:
+        if hurry:
+            _stop_local_workers(cluster)
+        cluster.close()
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        logger.warning("Closing %s failed: %s", description, exc)
+    finally:
+        forget_credentials(cluster)
 
 
 def _stop_local_workers(cluster: Any) -> None:
