@@ -19,7 +19,7 @@ from ._settings import Settings
 from .cluster._options import LocalOptions, MemoryRequest, SlurmOptions
 from .cluster._resources import available_partitions, check_partition
 from .cluster._site import site_partition, start_site
-from .cluster._slurm_info import is_slurm_node, job_limit
+from .cluster._slurm_info import is_slurm_node, job_limit, slurm_probe
 from .cluster.client import ClientHandle, find_client, live_workers
 from .cluster.local import start_local
 from .cluster.slurm import SlurmStart, _start_slurm
@@ -54,7 +54,14 @@ def use_slurm() -> bool:
         return True
     if kind != "auto":
         raise SlurmError(must_be("acme.cluster", "'auto', 'local' or 'slurm'", kind))
-    return is_slurm_node()
+    failure = slurm_probe()
+    if failure is not None and not isinstance(failure.__cause__, FileNotFoundError):
+        logger.warning(
+            "SLURM's `sinfo` is installed but did not answer (%s): starting a local "
+            "cluster instead (acme.cluster 'local' skips this probe, 'slurm' insists)",
+            failure,
+        )
+    return failure is None
 
 
 def acquire_client(

@@ -1,4 +1,5 @@
-"""The "ACME" logger in tests: its records (``acme_log``) and a reset after each test.
+"""Loggers in tests: the "ACME" logger's records (``acme_log``), any other
+logger's (``records_of``), and a reset of the "ACME" logger after each test.
 
 Loaded as a plugin by ``conftest.py``.
 """
@@ -6,7 +7,7 @@ Loaded as a plugin by ``conftest.py``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -25,8 +26,8 @@ def _acme_logging() -> Iterator[None]:
     logger.setLevel(logging.NOTSET)
 
 
-class _Records(logging.Handler):
-    """Collects the "ACME" logger's records; immune to LocalCluster's log silencing."""
+class Records(logging.Handler):
+    """Collects a logger's records; immune to LocalCluster's log silencing."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -41,14 +42,30 @@ class _Records(logging.Handler):
 
 
 @pytest.fixture
-def acme_log() -> Iterator[_Records]:
+def acme_log() -> Iterator[Records]:
     """Records of the "ACME" logger during the test (``.records``, ``.text``).
 
     pytest's ``caplog`` misses INFO records while acme starts a LocalCluster,
     because distributed lowers every root handler to WARNING meanwhile.
     """
-    handler = _Records()
+    handler = Records()
     logger = logging.getLogger("ACME")
     logger.addHandler(handler)
     yield handler
     logger.removeHandler(handler)
+
+
+@pytest.fixture
+def records_of() -> Iterator[Callable[[str], Records]]:
+    """``records_of(name)``: the records of logger ``name`` from then on."""
+    attached: list[tuple[logging.Logger, Records]] = []
+
+    def attach(name: str) -> Records:
+        handler, logger = Records(), logging.getLogger(name)
+        logger.addHandler(handler)
+        attached.append((logger, handler))
+        return handler
+
+    yield attach
+    for logger, handler in attached:
+        logger.removeHandler(handler)

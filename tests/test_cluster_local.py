@@ -132,13 +132,12 @@ def test_cluster_cleanup_client_without_cluster_object(tmp_path, acme_log):
                 process.wait()
 
 
-def test_closed_connections_at_shutdown_log_no_traceback(monkeypatch):
+def test_closed_connections_at_shutdown_log_no_traceback(monkeypatch, records_of):
     # distributed logs a traceback at INFO when a connection closes under a
     # message being sent, which shutting down a cluster can do (not on demand)
     client = local_cluster_setup(n_workers=1, interactive=False)
     batched = logging.getLogger("distributed.batched")
-    seen = Records()
-    batched.addHandler(seen)
+    seen = records_of("distributed.batched")
     close = type(client.cluster).close
 
     def close_with_noise(cluster, *args, **kwargs):
@@ -150,20 +149,8 @@ def test_closed_connections_at_shutdown_log_no_traceback(monkeypatch):
 
     monkeypatch.setattr(type(client.cluster), "close", close_with_noise)
     before = batched.level
-    try:
-        cluster_cleanup(client)
-        assert seen.messages == []
-        assert batched.level == before
-        batched.info("Batched Comm Closed")  # outside a shutdown: logged again
-        assert seen.messages == ["Batched Comm Closed"]
-    finally:
-        batched.removeHandler(seen)
-
-
-class Records(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
+    cluster_cleanup(client)
+    assert seen.text == ""
+    assert batched.level == before
+    batched.info("Batched Comm Closed")  # outside a shutdown: logged again
+    assert seen.text == "Batched Comm Closed"

@@ -8,11 +8,14 @@ The parsers are checked against canned command output in ``tests/data`` (the
 
 from __future__ import annotations
 
+import shutil
 import sys
 
+import dask.config
 import pytest
 from slurm_helpers import canned
 
+from acme._startup import use_slurm
 from acme.cluster import _slurm_info
 from acme.cluster._slurm_info import (
     PartitionInfo,
@@ -195,6 +198,57 @@ def test_slurm_error_of_a_command_timing_out():
 def test_run_returns_stdout():
     argv = [sys.executable, "-c", "print('8GBS*')"]
     assert _slurm_info._run(argv, 30) == "8GBS*\n"
+
+
+# -- acme.cluster "auto": the probe (a stand-in `sinfo` on PATH) ---------------------
+
+
+def sinfo_on_path(tmp_path, monkeypatch, body):
+    """A stand-in ``sinfo`` running ``body`` (None: no ``sinfo`` on PATH at all)."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    if body is not None:
+        script = folder / "sinfo"
+        script.write_text(f"#!/bin/sh\n{body}\n")
+        script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(folder))
+    monkeypatch.setenv("DASK_ACME__CLUSTER", "auto")
+    monkeypatch.setenv("DASK_ACME__SLURM__PROBE_TIMEOUT", "0.5")
+    dask.config.refresh()
+
+
+@pytest.mark.parametrize(
+    "body, why",
+    [
+        # what sinfo does when it cannot reach its controller
+        (
+            "echo 'sinfo: error: Unable to contact slurm controller' >&2; exit 1",
+            "exited with 1: sinfo: error: Unable to contact slurm controller",
+        ),
+        (f"exec {shutil.which('sleep')} 5", "timed out after 0.5 seconds"),
+    ],
+    ids=["controller-down", "hangs"],
+)
+def test_installed_sinfo_that_does_not_answer_is_reported(
+    tmp_path, monkeypatch, acme_log, body, why
+):
+    sinfo_on_path(tmp_path, monkeypatch, body)
+    assert use_slurm() is False
+    assert "SLURM's `sinfo` is installed but did not answer" in acme_log.text
+    assert why in acme_log.text
+    assert "starting a local cluster instead" in acme_log.text
+
+
+def test_no_sinfo_at_all_means_local_without_a_word(tmp_path, monkeypatch, acme_log):
+    sinfo_on_path(tmp_path, monkeypatch, None)
+    assert use_slurm() is False
+    assert acme_log.text == ""
+
+
+def test_answering_sinfo_means_slurm(tmp_path, monkeypatch, acme_log):
+    sinfo_on_path(tmp_path, monkeypatch, "echo 'debug*'")
+    assert use_slurm() is True
+    assert acme_log.text == ""
 
 
 # -- the canned data against the live controller ------------------------------------

@@ -23,6 +23,7 @@ __all__ = [
     "partitions",
     "query",
     "reworded",
+    "slurm_probe",
 ]
 
 QUERY_TIMEOUT = 30.0
@@ -58,13 +59,22 @@ def _probe_timeout() -> float:
     return float(config.get("slurm.probe-timeout"))
 
 
-def is_slurm_node() -> bool:
-    """True iff ``sinfo -h -o %P`` answers (exit 0) within the probe time-out."""
+def slurm_probe() -> SlurmError | None:
+    """None if ``sinfo -h -o %P`` answers (exit 0) within the probe time-out.
+
+    Otherwise why not: its ``__cause__`` is a ``FileNotFoundError`` when there
+    is no ``sinfo`` at all.
+    """
     try:
         _run(_SINFO, _probe_timeout())
-    except SlurmError:
-        return False
-    return True
+    except SlurmError as exc:
+        return exc
+    return None
+
+
+def is_slurm_node() -> bool:
+    """True iff ``sinfo -h -o %P`` answers (exit 0) within the probe time-out."""
+    return slurm_probe() is None
 
 
 def parse_key_values(line: str) -> dict[str, str]:
