@@ -1,9 +1,9 @@
 """Running the planned calls: on a dask client, or in-process for debugging.
 
-Shared arguments are scattered once, one task per batch of calls is submitted
-with a unique key, progress comes from completion events, and failures become a
-:class:`Outcome` the caller turns into a report. No result-format knowledge here.
-"""
+Large shared arguments are scattered once (small ones travel inside the
+tasks), one task per batch of calls is submitted with a unique key, progress
+comes from completion events, and every call's value or failure goes into an
+:class:`~acme._outcome.Outcome`. No result-format knowledge here."""
 
 from __future__ import annotations
 
@@ -14,18 +14,17 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import config
 from ._batching import MAX_BYTES, TARGET_SECONDS, BatchSizer
 from ._logging import get_logger
+from ._outcome import Outcome
 from .broadcast import TASK_ID, CallArgs
-from .cluster._jobs import all_jobs, dead_worker_job, slurm_report
+from .cluster._jobs import dead_worker_job
 from .cluster._watch import JobWatch
 from .cluster.client import worker_threads
-from .errors import ComputationError
-from .results._record import Measurements, capture_limit
+from .results._record import capture_limit
 from .results._worker import (
     STARTED_TOPIC,
     BatchDone,
@@ -41,11 +40,9 @@ from .results._worker import (
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-__all__ = ["Outcome", "Run", "Stall", "failure", "run_in_process"]
+__all__ = ["INLINE_BYTES", "Run", "Stall", "run_in_process"]
 
-_MAX_LISTED = 10  # failed calls named in a ComputationError
 INLINE_BYTES = 10_000  # shared values up to this size travel inside each task
-_OUTPUT_SHOWN = 2000  # characters of the first failed call's output in it
 
 logger = get_logger(__name__)
 _DEAD_WORKER = (
@@ -72,44 +69,6 @@ class Stall:
 
     def __bool__(self) -> bool:
         return self._event.is_set()
-
-
-@dataclass(slots=True)
-class Outcome:
-    """Per-call results and failures of one ``compute()``."""
-
-    values: dict[int, Any] = field(default_factory=dict)
-    errors: dict[int, BaseException] = field(default_factory=dict)
-    tracebacks: dict[int, str] = field(default_factory=dict)
-    jobs: dict[int, str] = field(default_factory=dict)
-    stalled: bool = False
-    cluster_jobs: set[str] = field(default_factory=set)  # SLURM jobs while it ran
-    measured: list[Measurements] = field(default_factory=list)  # per batch
-    attempts: dict[int, int] = field(default_factory=dict)
-
-    def add(self, outcome: CallOutcome) -> None:
-        """Record one call."""
-        self.attempts[outcome.index] = outcome.attempt
-        if outcome.error is None:
-            self.values[outcome.index] = outcome.value
-        else:
-            self._failed(outcome)
-
-    def add_batch(self, done: BatchDone, attempts: Mapping[int, int]) -> None:
-        """Record the calls of a settled task, without an object per success."""
-        self.values.update(zip(done.done, done.stored(), strict=True))
-        self.attempts.update((index, attempts[index]) for index in done.done)
-        for call in done.failed:
-            self.attempts[call.index] = attempts[call.index]
-            self._failed(call)
-
-    def _failed(self, call: CallOutcome) -> None:
-        assert call.error is not None
-        self.errors[call.index] = call.error
-        if call.traceback:
-            self.tracebacks[call.index] = call.traceback
-        if call.job:
-            self.jobs[call.index] = call.job
 
 
 def run_in_process(
@@ -423,50 +382,3 @@ def _started(event: tuple[float, dict[str, Any]]) -> None:
     run = _listening.get(message["run"])
     if run is not None:
         run.started(message["key"], message.get("job"))
-
-
-def failure(
-    outcome: Outcome,
-    values: dict[int, Any],
-    n_calls: int,
-    submitted: int,
-    client: Client | None,
-) -> ComputationError:
-    """The ``ComputationError`` for a run with failed or stalled calls."""
-    failed = sorted(set(range(n_calls)) - set(values))
-    submitted = max(submitted, len(failed))
-    errors = outcome.errors
-    lines = [
-        f"Parallel computation failed: {len(failed)}/{submitted} tasks failed "
-        "or stalled"
-    ]
-    for index in failed[:_MAX_LISTED]:
-        error = errors.get(index)
-        text = f"{type(error).__name__}: {error}" if error else "stalled (no result)"
-        job = outcome.jobs.get(index)
-        lines.append(f"call {index}: {text}" + (f" (SLURM job {job})" if job else ""))
-    if len(failed) > _MAX_LISTED:
-        lines.append(f"... and {len(failed) - _MAX_LISTED} more")
-    first = next((i for i in failed if i in errors), None)
-    cluster = getattr(client, "cluster", None)
-    jobs = {outcome.jobs[i] for i in failed if i in outcome.jobs}
-    if outcome.stalled:
-        jobs.update(all_jobs(cluster), outcome.cluster_jobs)
-    lines.extend(slurm_report(jobs))
-    if first is not None and first in outcome.tracebacks:
-        lines.append(
-            f"Traceback of call {first}:\n{outcome.tracebacks[first].rstrip()}"
-        )
-    output = next(
-        (b.outputs[first] for b in outcome.measured if first in b.outputs), ""
-    )
-    if output:
-        tail = output[-_OUTPUT_SHOWN:]
-        cut = "its last lines" if len(tail) < len(output) else "all of it"
-        lines.append(f"Output of call {first} ({cut}):\n{tail.rstrip()}")
-    results = [values.get(i) for i in range(n_calls)]
-    error = ComputationError(
-        "\n".join(lines), failed=failed, exceptions=errors, results=results
-    )
-    error.__cause__ = errors[first] if first is not None else None
-    return error

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from . import _logging, config
 from ._batching import batch_size
 from ._checks import as_bool, must_be
-from ._execution import Outcome, Run, failure, run_in_process
+from ._execution import Run, run_in_process
 from ._interrupt import InterruptGuard, interrupts_held
+from ._outcome import Outcome, failure
 from ._settings import Settings, StopClient
 from .broadcast import CallArgs, FuncSpec, call_arguments
 from .cluster.client import ClientHandle, cluster_cleanup, live_workers, shut_down
