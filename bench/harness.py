@@ -717,6 +717,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     own_scratch = options.scratch is None
     options.scratch = options.scratch or Path(tempfile.mkdtemp(prefix="acme-bench-"))
     os.environ.setdefault("DASK_ACME__CLUSTER", "local")  # never SLURM jobs here
+    # fresh interpreters cache bytecode as a user's do: with PYTHONDONTWRITEBYTECODE
+    # every cold run and worker would compile this checkout's acme again (installed
+    # packages such as esi-acme are compiled when pip installs them)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     # esi-acme takes an installed `sinfo` for a SLURM cluster: hide SLURM from all
     os.environ["PATH"] = path_without_slurm(options.scratch / "bin")
     try:
