@@ -42,6 +42,7 @@ def f(x: int, y: int, z: int) -> int:
 def cold(setting: str) -> float:
     """Seconds of one ``cold.py acme`` run with ``acme.security`` = ``setting``."""
     env = {**os.environ, "DASK_ACME__SECURITY": setting, "DASK_ACME__CLUSTER": "local"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # cache bytecode, as a user's Python does
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, str(BENCH / "cold.py"), "acme"],
