@@ -436,6 +436,16 @@ def test_atomic_path_keeps_previous_file_on_error(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.bin"]
 
 
+def test_atomic_path_removes_temporary_when_the_rename_fails(tmp_path):
+    target = tmp_path / "data.bin"
+    (target / "inside").mkdir(parents=True)  # a non-empty folder cannot be replaced
+    with pytest.raises(OSError):
+        with atomic_path(target) as temporary:
+            temporary.write_bytes(b"complete")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.bin"]
+    assert target.is_dir()
+
+
 # --- pickles (section 5.6) ------------------------------------------------------------
 
 

@@ -139,6 +139,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     try:
         yield temporary
         os.replace(temporary, target)
-    finally:
+    except BaseException:  # renamed on success: nothing left to delete then
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
+        raise

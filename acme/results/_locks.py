@@ -242,24 +242,27 @@ def open_h5(path: Path, mode: str) -> Iterator[h5py.File]:
     """
     import h5py  # heavy: deferred until a file is written
 
-    timeout = float(config.get("single-file.lock-timeout"))
-    deadline, delay = time.monotonic() + timeout, 0.05
+    timeout = deadline = 0.0  # set at the first refusal: most opens succeed at once
+    delay = 0.05
     while True:
         try:
             h5 = h5py.File(path, mode)
             break
         except OSError as exc:
-            code, left = _lock_refusal(exc), deadline - time.monotonic()
+            code = _lock_refusal(exc)
             if code in (errno.ENOSYS, errno.ENOLCK):
                 raise OutputError(
                     _UNLOCKABLE.format(path, exc), path=str(path)
                 ) from exc
             if code not in (errno.EAGAIN, errno.EWOULDBLOCK):
                 raise
+            if not deadline:
+                timeout = float(config.get("single-file.lock-timeout"))
+                deadline = time.monotonic() + timeout
+                logger.info("%s is open elsewhere; waiting up to %g s", path, timeout)
+            left = deadline - time.monotonic()
             if left <= 0:
                 raise OutputError(_BUSY.format(path, timeout), path=str(path)) from exc
-            if delay == 0.05:
-                logger.info("%s is open elsewhere; waiting up to %g s", path, timeout)
         time.sleep(min(delay, left))
         delay = min(2 * delay, 2.0)
     with h5:
