@@ -3,7 +3,8 @@
 Large shared arguments are scattered once (small ones travel inside the
 tasks), one task per batch of calls is submitted with a unique key, progress
 comes from completion events, and every call's value or failure goes into an
-:class:`~acme._outcome.Outcome`. No result-format knowledge here."""
+:class:`~acme._outcome.Outcome`. No result-format knowledge here.
+"""
 
 from __future__ import annotations
 
