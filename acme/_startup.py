@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,8 +55,29 @@ def use_slurm() -> bool:
         return True
     if kind != "auto":
         raise SlurmError(must_be("acme.cluster", "'auto', 'local' or 'slurm'", kind))
+    return _probe_answers()
+
+
+_unanswered_at: float | None = None  # when an installed sinfo last did not answer
+PROBE_MEMORY = 300.0  # seconds a probe that got no answer is not repeated
+
+
+def _probe_answers() -> bool:
+    """The probe for ``acme.cluster: auto``; an installed ``sinfo`` that gave no
+    answer is reported, and not asked again for :data:`PROBE_MEMORY` seconds."""
+    global _unanswered_at
+    now = time.monotonic()
+    if _unanswered_at is not None and now - _unanswered_at < PROBE_MEMORY:
+        logger.info(
+            "SLURM's `sinfo` did not answer %.0f s ago: starting a local cluster "
+            "(it is asked again %.0f s after that)",
+            now - _unanswered_at,
+            PROBE_MEMORY,
+        )
+        return False
     failure = slurm_probe()
     if failure is not None and not isinstance(failure.__cause__, FileNotFoundError):
+        _unanswered_at = time.monotonic()
         logger.warning(
             "SLURM's `sinfo` is installed but did not answer (%s): starting a local "
             "cluster instead (acme.cluster 'local' skips this probe, 'slurm' insists)",

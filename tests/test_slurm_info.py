@@ -8,6 +8,7 @@ The parsers are checked against canned command output in ``tests/data`` (the
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 
@@ -15,6 +16,7 @@ import dask.config
 import pytest
 from slurm_helpers import canned
 
+from acme import _startup
 from acme._startup import use_slurm
 from acme.cluster import _slurm_info
 from acme.cluster._slurm_info import (
@@ -212,6 +214,7 @@ def sinfo_on_path(tmp_path, monkeypatch, body):
         script.write_text(f"#!/bin/sh\n{body}\n")
         script.chmod(0o755)
     monkeypatch.setenv("PATH", str(folder))
+    monkeypatch.setattr(_startup, "_unanswered_at", None)  # no earlier test's probe
     monkeypatch.setenv("DASK_ACME__CLUSTER", "auto")
     monkeypatch.setenv("DASK_ACME__SLURM__PROBE_TIMEOUT", "0.5")
     dask.config.refresh()
@@ -237,6 +240,21 @@ def test_installed_sinfo_that_does_not_answer_is_reported(
     assert "SLURM's `sinfo` is installed but did not answer" in acme_log.text
     assert why in acme_log.text
     assert "starting a local cluster instead" in acme_log.text
+
+
+def test_sinfo_that_did_not_answer_is_not_asked_again_for_a_while(
+    tmp_path, monkeypatch, acme_log
+):
+    asked = tmp_path / "asked"
+    sinfo_on_path(tmp_path, monkeypatch, f"echo once >> {asked}; exit 1")
+    logging.getLogger("ACME").setLevel(logging.INFO)  # as a ParallelMap sets it
+    assert use_slurm() is False
+    assert use_slurm() is False  # a second ParallelMap: no second wait
+    assert asked.read_text() == "once\n"
+    assert "did not answer 0 s ago: starting a local cluster" in acme_log.text
+    monkeypatch.setattr(_startup, "PROBE_MEMORY", 0.0)  # that while is over
+    assert use_slurm() is False
+    assert asked.read_text() == "once\nonce\n"
 
 
 def test_no_sinfo_at_all_means_local_without_a_word(tmp_path, monkeypatch, acme_log):
