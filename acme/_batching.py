@@ -22,7 +22,7 @@ __all__ = ["MAX_BYTES", "MIN_SECONDS", "TARGET_SECONDS", "BatchSizer", "batch_si
 TARGET_SECONDS = 0.3  # work per task once calls have been timed
 SPREAD = 4  # tasks per worker thread, at least, while calls remain
 MIN_SECONDS = 0.05  # work per task below which spreading costs more than it balances
-IN_FLIGHT = 2  # tasks submitted per worker thread in auto mode
+IN_FLIGHT = 2  # tasks in flight per worker thread in auto mode, once calls were timed
 MAX_BYTES = 64 * 2**20  # arguments per task, and results before a task returns
 
 
@@ -67,8 +67,15 @@ class BatchSizer:
 
     @property
     def in_flight(self) -> float:
-        """How many tasks may be pending at once (unlimited for a fixed size)."""
-        return math.inf if self.fixed is not None else IN_FLIGHT * self.slots
+        """How many tasks may be pending at once (unlimited for a fixed size).
+
+        One per worker thread until a call has been timed, so the batches
+        sized from the first timing go out at once instead of each waiting
+        for another one-call task to return.
+        """
+        if self.fixed is not None:
+            return math.inf
+        return self.slots if self._calls == 0 else IN_FLIGHT * self.slots
 
     def observe(self, calls: int, seconds: float) -> None:
         """Account for ``calls`` calls that took ``seconds`` on a worker in all."""

@@ -112,7 +112,13 @@ def test_a_fixed_size_is_kept_and_everything_may_be_in_flight():
     sizer = BatchSizer(7, slots=2)
     assert [sizer.next(100), sizer.next(3)] == [7, 3]
     assert sizer.in_flight == float("inf")
-    assert BatchSizer(None, slots=3).in_flight == 6
+
+
+def test_one_task_per_thread_until_a_call_was_timed_then_two():
+    sizer = BatchSizer(None, slots=3)
+    assert sizer.in_flight == 3  # the one-call tasks that time the calls
+    sizer.observe(1, 0.01)
+    assert sizer.in_flight == 6  # each thread has its next task waiting
 
 
 @pytest.mark.parametrize("value", ["auto", 1, 50, "12"])

@@ -382,8 +382,13 @@ def test_resume_after_killed_run(client, tmp_path, state, acme_log):
         )
     )
     log = tmp_path / "child.log"
-    # the throttle (acme.manifest.write-interval) would hold back the last updates
-    env = {**os.environ, "DASK_ACME__MANIFEST__WRITE_INTERVAL": "0"}
+    # the throttle (acme.manifest.write-interval) would hold back the last updates;
+    # a task per call: calls 2 and 3 must not wait in a batch with a blocked call
+    env = {
+        **os.environ,
+        "DASK_ACME__MANIFEST__WRITE_INTERVAL": "0",
+        "DASK_ACME__BATCH_SIZE": "1",
+    }
     with open(log, "wb") as output:
         child = subprocess.Popen(
             [sys.executable, str(script)],
