@@ -63,7 +63,7 @@ def read_all(group) -> dict[str, np.ndarray]:
     return {key: group[key][()] for key in group}
 
 
-# --- section 5.3: which datasets a return value gives ---------------------------------
+# --- which datasets a return value gives ----------------------------------------------
 
 
 def test_scalar_is_one_element_list(tmp_path):
@@ -154,7 +154,7 @@ def test_stacked_return_value_splits_every_element():
     assert [d.tolist() for d in data] == [[1.0], 2.5]
 
 
-# --- section 5.7: emergency pickling in per-call mode ---------------------------------
+# --- emergency pickling in per-call mode ----------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -287,7 +287,7 @@ def test_single_file_store_excludes_other_threads(tmp_path):
             np.testing.assert_array_equal(h5[f"comp_{index}/result_0"][()], index)
 
 
-# --- stacking (section 5.5) without a cluster -----------------------------------------
+# --- stacking without a cluster -------------------------------------------------------
 
 
 def test_stacked_per_call_files_keep_every_element_separately(tmp_path):
@@ -389,7 +389,7 @@ def test_container_links_are_relative_external_links(tmp_path):
             assert link.path == "/"
 
 
-# --- atomic writes (section 5.9) ------------------------------------------------------
+# --- atomic writes --------------------------------------------------------------------
 
 
 def test_per_call_write_leaves_no_temporary(tmp_path):
@@ -446,7 +446,7 @@ def test_atomic_path_removes_temporary_when_the_rename_fails(tmp_path):
     assert target.is_dir()
 
 
-# --- pickles (section 5.6) ------------------------------------------------------------
+# --- pickles --------------------------------------------------------------------------
 
 
 def test_pickle_sink_stores_raw_value(tmp_path):
