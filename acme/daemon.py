@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["ACMEdaemon", "RunConfig", "RunSetup"]
 
 logger = _logging.get_logger(__name__)
+LOCK_PATIENCE = 2.0  # seconds compute() waits for another holder of the run lock
 
 
 @dataclass
@@ -225,7 +226,9 @@ class ACMEdaemon:
         if record is None:
             yield
             return
-        with holding(record.layout):
+        # a constructor elsewhere holds the lock only to check the folder (and
+        # then refuses): wait that out instead of refusing this run for it
+        with holding(record.layout, patience=LOCK_PATIENCE):
             yield
 
     def _start(self, call_args: CallArgs) -> Start:

@@ -79,10 +79,21 @@ class RunLock:
         except OSError:
             return "nobody"
 
-    def acquire(self) -> None:
+    def acquire(self, patience: float = 0.0) -> None:
         """Take the lock, or a stale one (its holder is gone); OutputExistsError if
-        another live process, or another thread of this one, holds it.
+        another live process, or another thread of this one, holds it for longer
+        than ``patience`` seconds.
         """
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                return self._acquire_now()
+            except OutputExistsError:
+                if time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.05)
+
+    def _acquire_now(self) -> None:
         start = datetime.now().astimezone().isoformat(timespec="seconds")
         info = {"host": socket.gethostname(), "pid": os.getpid(), "start": start}
         raw = json.dumps(info).encode()

@@ -62,8 +62,10 @@ class Preparer(Protocol):
 
 
 @contextlib.contextmanager
-def holding(layout: OutputLayout) -> Iterator[None]:
+def holding(layout: OutputLayout, patience: float = 0.0) -> Iterator[None]:
     """Hold the output folder's run lock for the block.
+
+    Another holder is waited for up to ``patience`` seconds.
 
     Raises
     ------
@@ -74,7 +76,7 @@ def holding(layout: OutputLayout) -> Iterator[None]:
     """
     lock = RunLock(layout.lock)
     try:
-        lock.acquire()
+        lock.acquire(patience)
     except OutputError:
         raise
     except OSError as exc:

@@ -98,6 +98,39 @@ def plus(x):
     return x + 1
 
 
+HOLD = """
+import sys, time
+from pathlib import Path
+from acme.results._locks import RunLock
+
+lock = RunLock(Path(sys.argv[1]))
+lock.acquire()
+print("held", flush=True)
+time.sleep(0.5)  # as long as a refused constructor might, and much longer
+lock.release()
+"""
+
+
+def test_compute_waits_out_a_brief_holder_of_the_lock(client, tmp_path):
+    # a second copy of the script takes the lock between this run's constructor
+    # and its compute(), only to find the folder taken and refuse: this run
+    # must not be refused for that
+    out = tmp_path / "out"
+    pmap = ParallelMap(plus, [1, 2], output_dir=out, setup_interactive=False)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(out / ".acme_plus.lock")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        with pmap:
+            results = pmap.compute()
+    finally:
+        holder.wait(30)
+    assert results == [str(out / "plus_payload" / f"plus_{i}.h5") for i in range(2)]
+
+
 def test_housekeeping_never_deletes_a_constructed_run(process_client, tmp_path):
     import dask.config
 
