@@ -317,6 +317,7 @@ class Recorder:
     """
 
     __slots__ = (
+        "_stale",
         "cpu",
         "high",
         "measured",
@@ -337,6 +338,7 @@ class Recorder:
         self.previous: _Tail | None = None
         self.peak = self.start_time = self.cpu = self.wall = self.high = 0.0
         self.serial = 0  # calls started and ended: odd while one runs
+        self._stale = False  # the sampler's latest may be of a call that ended
         self.measured = Measurements()
 
     def __enter__(self) -> Recorder:
@@ -356,6 +358,9 @@ class Recorder:
         """Begin recording a call (inside ``with``, on the batch's thread)."""
         if self.tail is not None:
             self.tail.clear()
+        if self._stale:  # memory the last call held may be free again now
+            self.sampler.latest = self.sampler.rss()
+            self._stale = False
         self.peak = self.sampler.latest
         self.serial += 1
         self.cpu, self.high = _usage()
@@ -371,6 +376,7 @@ class Recorder:
         if tail is not None and (tail.size or tail.cut):
             measured.outputs[index] = tail.text()
         peak = high if high > self.high else self.peak
+        self._stale = seconds >= _FAST  # long enough to have been sampled
         measured.calls.append(index)
         measured.numbers.extend((self.start_time, seconds, cpu - self.cpu, peak))
 
