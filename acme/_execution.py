@@ -183,8 +183,7 @@ class Run:
         if self._lost and self._pending and not self._scatter_again():
             return []
         self._lost = False
-        in_flight = len(self.futures)
-        while self._pending and in_flight < sizer.in_flight and not self.stall:
+        while self._pending and len(self.futures) < sizer.in_flight and not self.stall:
             size = sizer.next(len(self._pending))
             indices = [self._pending.popleft() for _ in range(size)]
             self.attempts.update(indices)  # a Counter: one more for each
@@ -198,8 +197,7 @@ class Run:
             self.batches[key] = indices
             self._generation[key] = self._scatters
             new.append(future)
-            in_flight += 1
-        self.futures.update(new)
+            self.futures.add(future)
         return new
 
     def wait(

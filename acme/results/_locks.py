@@ -253,7 +253,7 @@ def open_h5(path: Path, mode: str) -> Iterator[h5py.File]:
     """
     import h5py  # heavy: deferred until a file is written
 
-    timeout = deadline = 0.0  # set at the first refusal: most opens succeed at once
+    timeout, deadline = 0.0, None  # set at the first refusal: most opens succeed
     delay = 0.05
     while True:
         try:
@@ -267,7 +267,7 @@ def open_h5(path: Path, mode: str) -> Iterator[h5py.File]:
                 ) from exc
             if code not in (errno.EAGAIN, errno.EWOULDBLOCK):
                 raise
-            if not deadline:
+            if deadline is None:
                 timeout = float(config.get("single-file.lock-timeout"))
                 deadline = time.monotonic() + timeout
                 logger.info("%s is open elsewhere; waiting up to %g s", path, timeout)
