@@ -19,6 +19,7 @@ from ._host import detect_site
 from ._settings import Settings
 from .cluster._options import LocalOptions, MemoryRequest, SlurmOptions
 from .cluster._resources import available_partitions, check_partition
+from .cluster._security import prepare_credentials
 from .cluster._site import site_partition, start_site
 from .cluster._slurm_info import is_slurm_node, job_limit, slurm_probe
 from .cluster.client import ClientHandle, find_client, live_workers
@@ -100,6 +101,7 @@ def acquire_client(
         if settings.n_workers is not None:
             logger.debug("`n_workers` is ignored when attaching to a client")
         return ClientSetup(ClientHandle(client, owned=False), live_workers(client))
+    prepare_credentials()  # made by a child during the probe and the imports
     if not use_slurm():
         client = start_local(LocalOptions(settings.n_workers, None, False))
         if client is None:

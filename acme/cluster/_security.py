@@ -5,6 +5,8 @@ is installed and falls back to plain TCP with a WARNING otherwise; ``tls``
 requires TLS; ``none`` uses plain TCP. The credentials are a fresh self-signed
 certificate (an EC P-256 key: milliseconds to make) that scheduler, workers and
 client share and require of each other, so no process without them can connect.
+A short-lived child process makes them (:func:`prepare_credentials`) while this
+one imports ``distributed``; it hands them over on a pipe.
 
 A local cluster keeps them in memory (its worker processes get them from their
 nannies). SLURM workers on other nodes read theirs from files in a directory of
@@ -16,11 +18,13 @@ was killed, by the next cluster acme starts on the same host.
 
 from __future__ import annotations
 
-import datetime
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
+import threading
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +36,7 @@ from .. import config
 from .._checks import must_be
 from .._logging import get_logger
 from ..errors import AcmeValueError
+from . import _keygen
 
 if TYPE_CHECKING:
     from distributed.security import Security
@@ -40,18 +45,21 @@ __all__ = [
     "cluster_security",
     "forget_credentials",
     "keep_credentials",
+    "prepare_credentials",
     "remove_credentials",
     "tunnel_hint",
 ]
 
 logger = get_logger(__name__)
 _MODES = ("auto", "tls", "none")
-_NAME = "acme-cluster"  # subject of the certificates
 _ROLES = ("client", "scheduler", "worker")
 _EXPOSED = (
     "the cluster listens on plain TCP: any process that can reach its ports, "
     "such as other users of this machine, can run code as you on it"
 )
+_CHILD_TIMEOUT = 30.0  # seconds the credentials' child may take
+_pending: subprocess.Popen[bytes] | None = None  # see prepare_credentials
+_pending_lock = threading.Lock()
 _removers: weakref.WeakKeyDictionary[Any, weakref.finalize[Any, Any]] = (
     weakref.WeakKeyDictionary()
 )
@@ -68,36 +76,48 @@ def _mode() -> str:
     return str(mode)
 
 
+def prepare_credentials() -> None:
+    """Start making the next cluster's credentials in a child process.
+
+    Called before ``distributed`` is imported, the child (``_keygen.py``) works
+    on the other core meanwhile, and this process never imports
+    ``cryptography`` (about 70 ms and 14 MiB). Nothing happens with
+    ``acme.security: none``, when ``cryptography`` is loaded here already, or
+    when a child is already at work.
+    """
+    global _pending
+    if _mode() == "none" or "cryptography" in sys.modules:
+        return
+    with _pending_lock:
+        if _pending is not None:
+            return
+        try:
+            _pending = subprocess.Popen(
+                [sys.executable, _keygen.__file__],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:  # no usable interpreter: _credentials makes them here
+            pass
+
+
 def _credentials() -> tuple[str, str] | None:
-    """A new PEM key and self-signed certificate; None without ``cryptography``."""
-    try:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
-    except ImportError:
-        return None
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, _NAME)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))  # clock skew
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(_NAME)]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    pem_key = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    return pem_key, certificate.public_bytes(serialization.Encoding.PEM).decode()
+    """A new key and certificate: the child's, else made in this process."""
+    global _pending
+    with _pending_lock:
+        child, _pending = _pending, None
+    if child is not None:
+        try:
+            printed, _ = child.communicate(timeout=_CHILD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+        else:
+            pem = _keygen.split(printed.decode()) if child.returncode == 0 else None
+            if pem is not None:
+                return pem
+    return _keygen.make()
 
 
 def cluster_security(on_slurm: bool) -> tuple[Security | None, Path | None]:

@@ -5,6 +5,7 @@ Ownership is recorded per run in a :class:`ClientHandle`, never in globals.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,8 @@ class ClientHandle:
 
 def find_client() -> Client | None:
     """The default distributed client, or None."""
+    if "distributed" not in sys.modules:  # then there is none, and no import needed
+        return None
     from distributed import get_client  # lazy: import acme must not import distributed
 
     try:

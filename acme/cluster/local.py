@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .._interactive import ask_yes_no, is_interactive
 from .._logging import ensure_configured, get_logger
 from ._options import LocalOptions, local_options
-from ._security import cluster_security
+from ._security import cluster_security, prepare_credentials
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -27,6 +27,7 @@ def start_local(options: LocalOptions) -> Client | None:
         _MAIN_PROMPT, default=False
     ):
         return None
+    prepare_credentials()  # made by a child while distributed is imported
     from distributed import Client, LocalCluster  # lazy: not when acme is imported
 
     security, _ = cluster_security(on_slurm=False)  # credentials only in memory
