@@ -2,12 +2,13 @@
 
 The harness times this script from process start to exit, once per run::
 
-    python bench/cold.py acme|dask|joblib [--partition NAME]
+    python bench/cold.py acme|dask|joblib [--partition NAME] [--tls]
 
 * ``acme``: ``ParallelMap(f, [0, 1], 2, 3, n_workers=2, ...)`` with no client
   around, so it starts its own ``LocalCluster`` and shuts it down when the
   ``with`` block ends (whichever ``acme`` this interpreter imports);
-* ``dask``: ``LocalCluster(n_workers=2, threads_per_worker=1)`` + ``Client``;
+* ``dask``: ``LocalCluster(n_workers=2, threads_per_worker=1)`` + ``Client``
+  (with ``--tls``: secured by distributed's ``Security.temporary()``);
 * ``joblib``: ``Parallel(n_jobs=2)`` (loky).
 
 It checks the results, prints its peak RSS as one JSON line and exits with 1 on
@@ -48,15 +49,21 @@ def run_acme(partition: str) -> list[Any]:
     return results
 
 
-def run_dask() -> list[Any]:
+def run_dask(tls: bool) -> list[Any]:
     """Start a ``LocalCluster`` and a ``Client``, map, gather, shut down."""
     from distributed import Client, LocalCluster
+    from distributed.security import Security
 
+    security = Security.temporary() if tls else None
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            security=security,
         ) as cluster,
-        Client(cluster) as client,
+        Client(cluster, security=security) as client,
     ):
         results: list[Any] = client.gather(client.map(f, [0, 1], y=2, z=3, pure=False))
     return results
@@ -75,11 +82,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("kind", choices=("acme", "dask", "joblib"))
     parser.add_argument("--partition", default="auto")
+    parser.add_argument("--tls", action="store_true", help="dask: a TLS cluster")
     options = parser.parse_args()
     if options.kind == "acme":
         results = run_acme(options.partition)
     elif options.kind == "dask":
-        results = run_dask()
+        results = run_dask(options.tls)
     else:
         results = run_joblib()
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -1,4 +1,4 @@
-"""What TLS costs: acme's startup-cold and tiny-mem with and without it, in one run.
+"""What TLS costs: startup-cold and tiny-mem with and without it, in one run.
 
 Every repeat runs both settings back to back (the order alternates), so both
 see the same machine load::
@@ -8,7 +8,9 @@ see the same machine load::
 * ``startup-cold``: ``bench/cold.py acme`` in a fresh interpreter (its own
   LocalCluster: the credentials are made, the cluster started, 2 calls run, the
   cluster shut down), with ``DASK_ACME__SECURITY=none`` or ``tls``; wall time of
-  the process;
+  the process; and the same for raw dask (``bench/cold.py dask``, with
+  ``--tls`` secured by distributed's own ``Security.temporary()``), which
+  tells what TLS costs any dask cluster;
 * ``tiny-mem``: ``ParallelMap`` of ``--calls`` cheap calls, results in memory,
   attached to one of two LocalClusters of 2 workers that
   ``acme.local_cluster_setup`` started in this process, one plain TCP and one
@@ -39,13 +41,14 @@ def f(x: int, y: int, z: int) -> int:
     return (x + y) * z
 
 
-def cold(setting: str) -> float:
-    """Seconds of one ``cold.py acme`` run with ``acme.security`` = ``setting``."""
+def cold(setting: str, kind: str = "acme") -> float:
+    """Seconds of one ``cold.py`` run of ``kind`` (acme or dask), plain or TLS."""
     env = {**os.environ, "DASK_ACME__SECURITY": setting, "DASK_ACME__CLUSTER": "local"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # cache bytecode, as a user's Python does
+    tls = ["--tls"] if kind == "dask" and setting == "tls" else []
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, str(BENCH / "cold.py"), "acme"],
+        [sys.executable, str(BENCH / "cold.py"), kind, *tls],
         env=env,
         check=True,
         capture_output=True,
@@ -130,13 +133,20 @@ def main() -> int:
                 )
                 rows.append(
                     {
+                        "workload": "startup-cold, raw dask",
+                        "security": setting,
+                        "seconds": cold(setting, "dask"),
+                    }
+                )
+                rows.append(
+                    {
                         "workload": "tiny-mem",
                         "calls": args.calls,
                         "security": setting,
                         "seconds": tiny_mem(clients[setting], args.calls),
                     }
                 )
-                print(rows[-2], rows[-1], file=sys.stderr)
+                print(*rows[-3:], file=sys.stderr)
     finally:
         for client in clients.values():
             cluster_cleanup(client)
