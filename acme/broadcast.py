@@ -3,8 +3,9 @@
 :func:`plan_calls` splits vectors into one element per call, shares the rest and
 returns ACME's per-call tables ``argv``/``kwargv``; :func:`call_arguments` turns
 those tables (maybe edited since) into what each call receives. It exceeds its
-250-line guide because ACME's broadcasting rules, each with its own message, and the
-size walk form one pure unit that splitting would only scatter.
+250-line guide because ACME's broadcasting rules, each with its own message, form
+one pure unit that splitting would only scatter (the size walk is in
+:mod:`acme._sizes`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import enum
 import functools
 import inspect
 import itertools
-import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,13 +30,10 @@ __all__ = [
     "CallArgs",
     "CallPlan",
     "FuncSpec",
-    "Measure",
     "call_arguments",
     "func_name",
     "inspect_func",
-    "measure",
     "plan_calls",
-    "size_of",
 ]
 
 TASK_ID = "taskID"
@@ -363,81 +360,3 @@ def call_arguments(
         for key, entry in kwargv.items()
     }
     return CallArgs(n_inputs, shared, positional, keywords)
-
-
-_LEAVES = frozenset({int, float, complex, str, bytes, bool, type(None)})
-
-
-@dataclass(frozen=True, slots=True)
-class Measure:
-    """What :func:`measure` found: size in MB, whether complete, nesting depth."""
-
-    mb: float
-    complete: bool  # False: more than ``max_objects`` objects, ``mb`` is a lower bound
-    depth: int  # deepest container nesting seen (a bare value: 0)
-
-
-def measure(obj: Any, *, max_objects: int = 1_000_000) -> Measure:
-    """Recursive ``sys.getsizeof`` of ``obj`` in MB (10**6 bytes), without recursion.
-
-    Dict keys and values and list/tuple/set items are followed, each object once;
-    a NumPy view counts ``nbytes`` besides its header. After ``max_objects``
-    objects the walk stops: ``complete`` is False, ``mb`` a lower bound.
-
-    >>> big = np.zeros((2000, 1000))
-    >>> round(measure(big[:1000]).mb)  # a view of half the array
-    8
-    >>> measure([[[]]]).depth, measure(list(range(10)), max_objects=5).complete
-    (2, False)
-    """
-    seen: set[int] = set()
-    stack: list[tuple[Any, int]] = [(obj, 0)]
-    total, depth = 0, 0
-    while stack:
-        item, level = stack.pop()
-        if id(item) in seen:
-            continue
-        if len(seen) >= max_objects:
-            return Measure(total / 1e6, False, depth)
-        seen.add(id(item))
-        total += sys.getsizeof(item)
-        if isinstance(item, np.ndarray) and not item.flags.owndata:
-            total += item.nbytes  # a view: getsizeof counts its header only
-        if isinstance(item, dict):
-            children: Any = [*item.keys(), *item.values()]
-        elif isinstance(item, list | tuple | set | frozenset):
-            children = item
-        else:
-            continue
-        if not children:
-            continue
-        depth = max(depth, level + 1)
-        for child in children:
-            if type(child) not in _LEAVES:
-                stack.append((child, level + 1))
-            elif id(child) not in seen:  # counted here: a long list of numbers
-                if len(seen) >= max_objects:
-                    return Measure(total / 1e6, False, depth)
-                seen.add(id(child))
-                total += sys.getsizeof(child)
-    return Measure(total / 1e6, True, depth)
-
-
-def size_of(obj: Any, varname: str = "", *, max_calls: int = 1_000_000) -> float:
-    """Recursive ``sys.getsizeof`` of ``obj`` in MB (10**6 bytes), see :func:`measure`.
-
-    RecursionError after ``max_calls`` objects; its ``at_least_mb`` is a lower bound.
-
-    Examples
-    --------
-    >>> size_of(b"x" * 2_000_000) > 2
-    True
-    """
-    found = measure(obj, max_objects=max_calls)
-    if not found.complete:
-        error = RecursionError(
-            f"maximum recursion depth {max_calls} exceeded while processing {varname}"
-        )
-        error.at_least_mb = found.mb  # type: ignore[attr-defined]  # reported lower bound
-        raise error
-    return found.mb

@@ -18,6 +18,7 @@ MODULES = sorted(
 # modules whose docstrings carry runnable examples (cluster examples are +SKIP)
 WITH_EXAMPLES = {
     "acme._checks",
+    "acme._sizes",
     "acme.broadcast",
     "acme.cluster._options",
     "acme.cluster._slurm_info",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import acme.shared
-from acme.broadcast import size_of
+from acme._sizes import size_of
 from acme.shared import sizeOf
 
 # -- size_of -------------------------------------------------------------------

@@ -16,7 +16,8 @@ import pytest
 from distributed import get_client
 
 from acme import ParallelMap
-from acme.broadcast import measure, plan_calls, size_of
+from acme._sizes import measure, size_of
+from acme.broadcast import plan_calls
 from acme.errors import AcmeTypeError, AcmeValueError
 
 
