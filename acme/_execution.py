@@ -25,18 +25,17 @@ from .broadcast import TASK_ID, CallArgs
 from .cluster._jobs import dead_worker_job
 from .cluster._watch import JobWatch
 from .cluster.client import worker_threads
-from .results._record import capture_limit
-from .results._worker import (
+from .results._batch import (
     STARTED_TOPIC,
     BatchDone,
     BatchOptions,
-    BatchSink,
     Budget,
     CallOutcome,
     Packed,
     SharedSlot,
-    run_batch,
 )
+from .results._record import capture_limit
+from .results._worker import BatchSink, run_batch
 
 if TYPE_CHECKING:
     from distributed import Client, Future

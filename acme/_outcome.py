@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from .cluster._jobs import all_jobs, slurm_report
 from .errors import ComputationError
+from .results._batch import BatchDone, CallOutcome
 from .results._record import Measurements
-from .results._worker import BatchDone, CallOutcome
 
 if TYPE_CHECKING:
     from distributed import Client

@@ -24,9 +24,9 @@ from .broadcast import CallArgs, FuncSpec, call_arguments
 from .cluster.client import ClientHandle, cluster_cleanup, live_workers, shut_down
 from .errors import AcmeTypeError, NoWorkersError, OutputError
 from .results import ResultSink
+from .results._batch import CallOutcome
 from .results._files import StoredFile
 from .results._record import CallRecord
-from .results._worker import CallOutcome
 from .results.manifest import DONE, FAILED, RunRecord, Start, holding
 from .results.records import Tally, call_entry, call_records, prior_attempts, summary
 

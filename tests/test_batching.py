@@ -24,7 +24,8 @@ from acme._batching import (
     batch_size,
 )
 from acme.errors import AcmeValueError, ComputationError
-from acme.results._worker import BatchOptions, Budget, Packed, SharedSlot, run_batch
+from acme.results._batch import BatchOptions, Budget, Packed, SharedSlot
+from acme.results._worker import run_batch
 from acme.results.memory import MemorySink
 
 

@@ -5,142 +5,38 @@ per-call values; the values all calls share arrive as the task's own argument
 and stand in for the :class:`SharedSlot` placeholders. Each call is run and its
 value handed to the sink's ``store(index, value)`` separately; failures are
 reported per call, so the batch size never changes what the caller sees.
+What travels to and from the workers is in :mod:`acme.results._batch`.
+
+Over the 80-line guide of a worker that only calls and stores: a batch also
+hands back its unstarted calls when its budget is spent, skips the calls a
+dead worker's earlier start already stored, defers single-file writes to one
+hold of the lock, and keeps a value that cannot travel from failing the rest.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import pickle
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ..broadcast import TASK_ID
+from ._batch import (
+    STARTED_TOPIC,
+    BatchDone,
+    BatchOptions,
+    CallOutcome,
+    Packed,
+    SharedSlot,
+)
 from ._files import Raised, attempt
-from ._record import Measurements, Recorder, where
+from ._record import Recorder, where
 
-__all__ = [
-    "BatchDone",
-    "BatchOptions",
-    "Budget",
-    "CallOutcome",
-    "Packed",
-    "SharedSlot",
-    "run_batch",
-]
+__all__ = ["BatchSink", "run_batch"]
 
 Call = tuple[int, Sequence[Any], dict[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class SharedSlot:
-    """Stands for ``shared[slot]`` in a call's arguments until the worker runs it."""
-
-    slot: int
-
-
-@dataclass(frozen=True, slots=True)
-class CallOutcome:
-    """What one call produced: the stored value, or the error and its traceback."""
-
-    index: int
-    value: Any = None
-    error: BaseException | None = None
-    traceback: str | None = None
-    job: str | None = None
-    measured: Measurements | None = None  # of its batch, the call's among them
-    attempt: int = 1  # how many times the call was handed to a worker
-
-
-@dataclass(frozen=True, slots=True)
-class Budget:
-    """When a task hands back the calls it has not started: time and result bytes."""
-
-    seconds: float
-    nbytes: int
-
-    def spent(self, nbytes: int, seconds: float) -> bool:
-        """Whether values of ``nbytes`` after ``seconds`` of calls use it up."""
-        return nbytes >= self.nbytes or seconds >= self.seconds
-
-
-class Packed:
-    """A value pickled once, large buffers out of band; opaque to dask."""
-
-    __slots__ = ("buffers", "payload")
-
-    def __init__(self, value: Any) -> None:
-        buffers: list[pickle.PickleBuffer] = []
-        try:
-            self.payload = pickle.dumps(value, 5, buffer_callback=buffers.append)
-        except Exception:  # lambdas, local classes: cloudpickle can do more
-            import cloudpickle  # lazy: rarely needed
-
-            buffers.clear()
-            self.payload = cloudpickle.dumps(
-                value, protocol=5, buffer_callback=buffers.append
-            )
-        self.buffers = buffers
-
-    @property
-    def nbytes(self) -> int:
-        """Size of the pickled value."""
-        return len(self.payload) + sum(b.raw().nbytes for b in self.buffers)
-
-    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
-        # out-of-band buffers need protocol 5; older protocols get copies
-        buffers: list[Any] = list(self.buffers)
-        if not isinstance(protocol, int) or protocol < 5:
-            buffers = [bytes(buffer.raw()) for buffer in buffers]
-        return _packed, (self.payload, buffers)
-
-    def unpack(self) -> Any:
-        """The value again."""
-        return pickle.loads(self.payload, buffers=self.buffers)
-
-
-def _packed(payload: bytes, buffers: list[Any]) -> Packed:
-    packed = Packed.__new__(Packed)
-    packed.payload, packed.buffers = payload, buffers
-    return packed
-
-
-@dataclass(slots=True)
-class BatchDone:
-    """A settled task: outcomes of the calls it ran, in order, and the rest.
-
-    ``values`` packs the stored values of the calls in ``done``; ``failed``
-    holds the calls that raised; ``unrun`` the calls it handed back unstarted.
-    """
-
-    done: list[int] = field(default_factory=list)
-    values: Any = None
-    failed: list[CallOutcome] = field(default_factory=list)
-    unrun: list[int] = field(default_factory=list)
-    measured: Measurements = field(default_factory=Measurements)
-    rerun: bool = False  # it found results of its own earlier start (dead worker)
-
-    def stored(self) -> list[Any]:
-        """The stored values of the calls in ``done`` (unpacked once, in the caller)."""
-        if isinstance(self.values, Packed):
-            self.values = self.values.unpack()
-        return self.values if self.values is not None else []
-
-    def outcomes(self, attempts: Mapping[int, int]) -> list[CallOutcome]:
-        """Every call's outcome, unpacked (in the caller)."""
-        values, measured = self.stored(), self.measured
-        ok = [
-            CallOutcome(i, v, measured=measured, attempt=attempts[i])
-            for i, v in zip(self.done, values, strict=True)
-        ]
-        failed = [
-            dataclasses.replace(call, measured=measured, attempt=attempts[call.index])
-            for call in self.failed
-        ]
-        return ok + failed
 
 
 def _portable(exc: Exception) -> BaseException:
@@ -178,36 +74,6 @@ class BatchSink(Protocol):
 
     def recover(self, index: int) -> Any:
         """The result this ``compute()`` already stored for a call, or None."""
-
-
-#: dask event topic: ``{"run": <run token>, "key": <task key>, "job": <SLURM job
-#: id or None>}`` as a batch starts
-STARTED_TOPIC = "acme-batch-started"
-
-
-@dataclass(frozen=True, slots=True)
-class BatchOptions:
-    """How the calls of every batch of a run are run.
-
-    Attributes
-    ----------
-    task_id : bool
-        Pass ``taskID=index`` to the function.
-    budget : Budget or None
-        Once the calls run took longer, or their values grew larger, the
-        remaining calls are handed back unstarted; None runs them all.
-    capture : int or None
-        Characters of each call's output to keep; None captures nothing.
-    run : str or None
-        The token a starting batch announces itself with on
-        :data:`STARTED_TOPIC` (so the caller sees a task dask starts again
-        after its worker died, and the SLURM job it runs in); None: no event.
-    """
-
-    task_id: bool = False
-    budget: Budget | None = None
-    capture: int | None = None
-    run: str | None = None
 
 
 def _announce_start(run: str | None) -> None:
