@@ -3,7 +3,12 @@
 Large shared arguments are scattered once (small ones travel inside the
 tasks), one task per batch of calls is submitted with a unique key, progress
 comes from completion events, and every call's value or failure goes into an
-:class:`~acme._outcome.Outcome`. No result-format knowledge here.
+:class:`~acme._outcome.Outcome`. No result-format knowledge here; the helper
+thread and the start events are in :mod:`acme._supervision`.
+
+Over its 200-line guide because a settled task can mean five things (done,
+failed, its worker died, its shared values were lost with their workers, the
+run stalled), and each decides differently what happens to its calls.
 """
 
 from __future__ import annotations
@@ -11,22 +16,20 @@ from __future__ import annotations
 import functools
 import sys
 import threading
-import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import config
 from ._batching import MAX_BYTES, TARGET_SECONDS, BatchSizer
 from ._logging import get_logger
 from ._outcome import Outcome
+from ._supervision import Stall, TaskStarts, listen_for_starts, watch
 from .broadcast import TASK_ID, CallArgs
 from .cluster._jobs import dead_worker_job
 from .cluster._watch import JobWatch
 from .cluster.client import worker_threads
 from .results._batch import (
-    STARTED_TOPIC,
     BatchDone,
     BatchOptions,
     Budget,
@@ -40,7 +43,7 @@ from .results._worker import BatchSink, run_batch
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-__all__ = ["INLINE_BYTES", "Run", "Stall", "run_in_process"]
+__all__ = ["INLINE_BYTES", "Run", "run_in_process"]
 
 INLINE_BYTES = 10_000  # shared values up to this size travel inside each task
 
@@ -49,26 +52,6 @@ _DEAD_WORKER = (
     "the worker running this call died (it may have been killed for exceeding "
     "its memory): {}"
 )
-
-
-class Stall:
-    """Why the run's pending calls were given up, shared by the waiting threads.
-
-    The watchdog thread declares a stall; the collecting thread reads it.
-    """
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self.reason = ""
-
-    def declare(self, reason: str) -> None:
-        """Give the pending calls up for ``reason`` (the first reason wins)."""
-        if not self._event.is_set():
-            self.reason = reason
-            self._event.set()
-
-    def __bool__(self) -> bool:
-        return self._event.is_set()
 
 
 def run_in_process(
@@ -119,8 +102,7 @@ class Run:
         self._scatters = 0  # how often the shared values were sent
         self._lost = False  # the last ones sent were lost
         self.attempts: Counter[int] = Counter()  # call -> times handed out
-        self._starts: Counter[str] = Counter()  # task key -> times it started
-        self._ran_on: dict[str, str] = {}  # task key -> the SLURM job it last ran in
+        self.starts = TaskStarts()
 
     def submit(
         self,
@@ -149,8 +131,7 @@ class Run:
         self._placeholders = [SharedSlot(slot) for slot in range(len(self._shared))]
         self._pending = deque(indices)
         # sent before the tasks on the same stream: the scheduler forwards every start
-        _listening[self._token] = self
-        self.client.subscribe_topic(STARTED_TOPIC, _started)
+        listen_for_starts(self.client, self._token, self.starts)
         self._top_up()
 
     def _scatter(self, shared: Sequence[Any]) -> None:
@@ -217,7 +198,10 @@ class Run:
         total = sum(map(len, self.batches.values())) + len(self._pending)
         jobs = self.jobs = JobWatch.of(self.client)
         watchdog = threading.Thread(
-            target=self._watch, args=(on_tick, jobs), daemon=True, name="acme-watch"
+            target=watch,
+            args=(self.client, jobs, self._done, on_tick, self._follow, self._give_up),
+            daemon=True,
+            name="acme-watch",
         )
         watchdog.start()
         try:
@@ -249,32 +233,9 @@ class Run:
         outcome.cluster_jobs = set(jobs.jobs) if jobs is not None else set()
         return outcome
 
-    def _watch(self, on_tick: Callable[[], None], jobs: JobWatch | None) -> None:
-        """Tick; give the pending calls up once no worker can come back.
-
-        That is at once when every SLURM worker job has ended, and after
-        ``acme.stall-timeout`` seconds without a live worker or a queued job.
-        """
-        limit = float(config.get("stall-timeout"))
-        idle_since: float | None = None
-        while not self._done.wait(1.0):
-            on_tick()
-            try:
-                threads = worker_threads(self.client)
-                if jobs is not None:
-                    jobs.poll()
-            except Exception:  # a closing client ends the watch
-                return
-            self.sizer.slots = max(1, threads)  # workers come and go
-            if threads == 0 and jobs is not None and jobs.all_ended:
-                self._give_up("every SLURM worker job ended")
-                return
-            alive = threads > 0 or (jobs is not None and jobs.waiting)
-            now = time.monotonic()
-            idle_since = None if alive else (idle_since or now)
-            if idle_since is not None and now - idle_since >= limit:
-                self._give_up(f"no live worker for {limit:.0f} s")
-                return
+    def _follow(self, threads: int) -> None:
+        """Size batches for the worker threads there are now (they come and go)."""
+        self.sizer.slots = max(1, threads)
 
     def _give_up(self, reason: str) -> None:
         """Declare the pending calls stalled for ``reason`` and cancel their tasks."""
@@ -293,7 +254,9 @@ class Run:
             measured = done.measured
             self.sizer.observe(len(measured.calls), sum(measured.seconds()))
             self._pending.extendleft(reversed(done.unrun))  # handed back unstarted
-            self._count_restarts(str(future.key), measured.calls, done.rerun)
+            self.starts.count_restarts(
+                str(future.key), measured.calls, self.attempts, done.rerun
+            )
             for index in done.unrun:
                 self.attempts[index] -= 1
             return done
@@ -319,32 +282,15 @@ class Run:
                 f"{future.status}: its shared input data was lost with the worker(s) "
                 "holding it, or the client was shut down"
             )
-        job = job or self._ran_on.get(str(future.key))
-        self._count_restarts(str(future.key), self.batches[future.key])
+        job = job or self.starts.job(str(future.key))
+        self.starts.count_restarts(
+            str(future.key), self.batches[future.key], self.attempts
+        )
         failed = [
             CallOutcome(index, error=error, job=job, attempt=self.attempts[index])
             for index in self.batches[future.key]
         ]
         return BatchDone(failed=failed)
-
-    def started(self, key: str, job: str | None) -> None:
-        """Task ``key`` began on a worker, in SLURM job ``job`` if any."""
-        self._starts[key] += 1
-        if job:
-            self._ran_on[key] = job
-
-    def _count_restarts(
-        self, key: str, ran: Iterable[int], rerun: bool = False
-    ) -> None:
-        """Count the calls run again when dask restarted their task (a dead worker).
-
-        A start event a dying worker could not send is missed; ``rerun`` (the task
-        found results of its earlier start) still counts one restart.
-        """
-        again = max(self._starts.pop(key, 1) - 1, int(rerun))
-        if again > 0:
-            for index in ran:
-                self.attempts[index] += again
 
     def cancel(self) -> None:
         """Cancel this run's tasks and release its scattered values."""
@@ -357,7 +303,7 @@ class Run:
     def release(self) -> None:
         """Drop references to this run's futures so the cluster frees them."""
         self.futures, self.scattered = set(), []
-        _listening.pop(self._token, None)
+        listen_for_starts(self.client, self._token, None)
 
 
 def _worth_scattering(shared: Sequence[Any]) -> bool:
@@ -369,14 +315,3 @@ def _worth_scattering(shared: Sequence[Any]) -> bool:
     from dask.sizeof import sizeof
 
     return bool(shared) and sizeof(list(shared)) > INLINE_BYTES
-
-
-_listening: dict[str, Run] = {}  # run token -> the run, while it runs
-
-
-def _started(event: tuple[float, dict[str, Any]]) -> None:
-    """A task began on a worker (the event :func:`run_batch` sends): count it."""
-    _, message = event
-    run = _listening.get(message["run"])
-    if run is not None:
-        run.started(message["key"], message.get("job"))
