@@ -25,12 +25,12 @@ from typing import Any
 from . import _logging
 from ._dryrun import dry_run
 from ._memory import estimate_memory_gb
+from ._run import RunConfig, RunSetup
 from ._settings import OutputMode, Settings, StopClient
 from ._sizes import measure
 from ._startup import acquire_client
 from .broadcast import CallArgs, CallPlan, FuncSpec, call_arguments
 from .cluster.client import ClientHandle
-from .daemon import RunConfig, RunSetup
 from .errors import AcmeValueError, OutputError
 from .results import ResultSink, make_sink
 from .results.housekeeping import clean_old_folders

@@ -19,12 +19,13 @@ from typing import Any, Literal
 
 from . import _logging
 from ._checks import type_of
+from ._run import RunConfig
 from ._settings import check_n_inputs, check_verbose
 from ._settings import from_public as settings_from_public
 from ._setup import check_arguments, set_up
 from ._version import __version__
 from .broadcast import inspect_func, plan_calls
-from .daemon import ACMEdaemon, RunConfig
+from .daemon import ACMEdaemon
 from .errors import AcmeTypeError
 from .results._record import CallRecord
 
