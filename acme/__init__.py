@@ -2,7 +2,8 @@
 
 Embarrassingly parallel work on dask, from a laptop to a SLURM cluster; a drop-in
 compatible reimplementation of ESI's ACME. The public names are imported on first
-use, so ``import acme`` does not import dask, numpy or h5py.
+use, so ``import acme`` does not import dask, numpy or h5py; that lazy loading
+(``__getattr__``, ``__dir__``) is what takes it over its 40-line guide.
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """The single seam to SLURM's command-line tools, and what acme reads from them.
 
 Every SLURM command runs through :func:`_run`: an argv list, no shell, a time-out.
+Over its 200-line guide by the parsers of what ``sinfo``, ``scontrol``,
+``squeue`` and ``sacctmgr`` print: partitions, job states, job limits, node and
+QOS memory.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """``slurm_cluster_setup`` and :func:`_start_slurm`, the one start of SLURM workers:
 partition and memory, the one mapping onto ``SLURMCluster``, scale, wait. Once the
 cluster exists, any failure (Ctrl-C included) closes it, cancelling its jobs.
+The typed overloads of ACME's ``slurm_cluster_setup`` signature take it over
+its 250-line guide.
 """
 
 from __future__ import annotations

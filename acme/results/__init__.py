@@ -10,7 +10,8 @@ worker died, and ``finalize(values)`` builds the return value once every call
 finished.
 
 :class:`CallRecord` and :func:`load_records` are public: what each call did,
-and reading it back from an output folder.
+and reading it back from an output folder. The protocol's documentation of
+each method takes this module over its 60-line guide.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ A call's return value becomes datasets ``result_0``, ``result_1``, ...; with
 ``result_shape`` element 0 fills the call's slot of one stacked dataset. Per-call
 files are written atomically; the single file is written in place while holding
 an inter-process file lock, and the manifest says which calls completed.
+
+Over its 300-line guide: two sinks, each with what resume needs (is a recorded
+result complete, which results did a dead worker's task already write), and
+the container's virtual dataset built from the shapes the workers report.
 """
 
 from __future__ import annotations

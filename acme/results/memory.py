@@ -1,4 +1,9 @@
-"""Results gathered into the caller's memory, optionally stacked (``result_shape``)."""
+"""Results gathered into the caller's memory, optionally stacked (``result_shape``).
+
+Also the sink of a function that saves its own results (``taskID``, no
+``write_worker_results``), and the checks of a call's slot in a stacked result
+that the HDF5 sinks share: over the 80-line guide of the memory sink alone.
+"""
 
 from __future__ import annotations
 
