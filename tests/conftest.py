@@ -62,3 +62,11 @@ def client() -> Iterator[Client]:
 def process_client() -> Iterator[Client]:
     """A process-based LocalCluster with two single-threaded workers."""
     yield from _local_client(processes=True)
+
+
+@pytest.fixture
+def state(tmp_path) -> str:
+    """A fresh folder for a test's user functions to note what ran (as a str)."""
+    folder = tmp_path / "state"
+    folder.mkdir()
+    return str(folder)

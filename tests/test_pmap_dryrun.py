@@ -44,13 +44,6 @@ def noted(x, state):
 
 
 @pytest.fixture
-def state(tmp_path) -> str:
-    folder = tmp_path / "state"
-    folder.mkdir()
-    return str(folder)
-
-
-@pytest.fixture
 def base(tmp_path, monkeypatch) -> Path:
     folder = tmp_path / "base"
     folder.mkdir()

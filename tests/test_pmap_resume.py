@@ -1,17 +1,13 @@
-"""Partial failures, the manifest and ``resume`` on LocalClusters.
+"""Partial failures and ``resume`` on LocalClusters: only unfinished calls run again.
 
-Every user function here records which calls ran by appending the call index to
-``<state>/calls.log``; a flag file ``<state>/fixed`` (or ``<state>/release``) turns a
-failing (or blocking) call into a working one without changing the function's
-module or qualified name, so a second ``ParallelMap`` can resume the first one's run.
+The user functions are in ``resume_funcs.py``.
 """
 
 from __future__ import annotations
 
-import json
+import inspect
 import os
 import pickle
-import re
 import signal
 import subprocess
 import sys
@@ -23,144 +19,25 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-
-import acme
-from acme import ParallelMap
-from acme.errors import (
-    AcmeValueError,
-    ComputationError,
-    OutputError,
-    OutputExistsError,
+from resume_funcs import (
+    BROKEN,
+    N_CALLS,
+    SECOND_RUN,
+    calls,
+    fix,
+    flaky,
+    flaky_row,
+    gated,
+    h5_value,
+    hidden_entries,
+    manifest,
+    ran,
+    resume,
+    run_failing,
+    statuses,
 )
-from acme.results.journal import replay
 
-N_CALLS = 6
-BROKEN = (1, 4)
-# A second run in the same folder within the same second would pick the first run's
-# log file name (ACME_<f>_<YYYYmmdd-HHMMSS>.log); see test_resume_gets_its_own_log.
-SECOND_RUN = {"logfile": False}
-
-
-# -- user functions (module level: same module + qualname in every run) -------------
-
-
-def _note(state: str, index: int) -> None:
-    with open(os.path.join(state, "calls.log"), "a") as handle:
-        handle.write(f"{index}\n")
-
-
-def flaky(x, state):
-    """Calls 1 and 4 fail until ``<state>/fixed`` exists."""
-    _note(state, x)
-    if x in BROKEN and not os.path.exists(os.path.join(state, "fixed")):
-        raise ValueError(f"broken call {x}")
-    return x * 10
-
-
-def flaky_row(x, state):
-    """Like :func:`flaky`, returning a row to stack."""
-    _note(state, x)
-    if x in BROKEN and not os.path.exists(os.path.join(state, "fixed")):
-        raise ValueError(f"broken call {x}")
-    return np.full(3, x * 10.0)
-
-
-def shifted(x, state):
-    """``x`` plus the number stored in ``<state>/offset``."""
-    _note(state, x)
-    return x + int(Path(state, "offset").read_text())
-
-
-def gated(x, state):
-    """Calls with ``x >= 4`` block until ``<state>/release`` exists (at most 120 s)."""
-    _note(state, x)
-    if x >= 4:
-        deadline = time.monotonic() + 120
-        while not os.path.exists(os.path.join(state, "release")):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"call {x} was never released")
-            time.sleep(0.05)
-    return x * 10
-
-
-class Other:
-    @staticmethod
-    def flaky(x, state):
-        """Same ``__name__`` as :func:`flaky`, different qualified name."""
-        return x
-
-
-# -- helpers ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def state(tmp_path) -> str:
-    folder = tmp_path / "state"
-    folder.mkdir()
-    return str(folder)
-
-
-def ran(state: str) -> list[int]:
-    """Indices recorded since the last call (sorted); the record is reset."""
-    log = Path(state, "calls.log")
-    if not log.exists():
-        return []
-    indices = sorted(int(line) for line in log.read_text().split())
-    log.unlink()
-    return indices
-
-
-def fix(state: str) -> None:
-    Path(state, "fixed").touch()
-
-
-def manifest(folder: Path, name: str = "flaky") -> dict:
-    """The manifest as a resume reads it: with its journal replayed."""
-    data = json.loads((folder / f".acme_{name}.json").read_text(encoding="utf-8"))
-    assert replay(folder / f".acme_{name}.journal", data) is None
-    return data
-
-
-def statuses(folder: Path, name: str = "flaky") -> list[str]:
-    return [call["status"] for call in manifest(folder, name)["calls"]]
-
-
-def hidden_entries(folder: Path) -> list[str]:
-    """Names of hidden files or folders anywhere below ``folder``."""
-    return sorted(
-        str(path.relative_to(folder))
-        for path in folder.rglob(".*")
-        if not path.name.startswith(".acme_") or not path.name.endswith(".json")
-    )
-
-
-def h5_value(path: str | Path, group: str | None = None) -> list:
-    with h5py.File(path, "r") as h5:
-        node = h5[group] if group else h5
-        return node["result_0"][()].tolist()
-
-
-def run_failing(out: Path, state: str, func=flaky, **options) -> ComputationError:
-    """A run of ``func`` into ``out`` whose calls 1 and 4 fail."""
-    with ParallelMap(
-        func, list(range(N_CALLS)), state, output_dir=out, **options
-    ) as pm:
-        with pytest.raises(ComputationError) as info:
-            pm.compute()
-    return info.value
-
-
-def resume(out: Path, state: str, func=flaky, **options) -> list:
-    with ParallelMap(
-        func,
-        list(range(N_CALLS)),
-        state,
-        output_dir=out,
-        resume=True,
-        **{**SECOND_RUN, **options},
-    ) as pmap:
-        return pmap.compute()
-
+from acme import ParallelMap
 
 # -- partial failures (5.8) and resume -----------------------------------------------
 
@@ -235,10 +112,6 @@ def test_resume_runs_only_failed_calls(client, tmp_path, state, acme_log):
     attempts = [c["record"]["attempt"] for c in calls(out)]
     assert attempts == [2 if i in BROKEN else 1 for i in range(N_CALLS)]
     assert [c["record"]["attempt"] for c in calls(other)] == [1] * N_CALLS
-
-
-def calls(folder: Path) -> list[dict]:
-    return manifest(folder)["calls"]
 
 
 def test_resume_rebuilds_stacked_container(client, tmp_path, state):
@@ -374,11 +247,13 @@ def _wait_for_done(out: Path, child: subprocess.Popen, count: int, log: Path) ->
 
 def test_resume_after_killed_run(client, tmp_path, state, acme_log):
     out = tmp_path / "out"
-    root = Path(__file__).parents[__name__.count(".")]
+    root = Path(inspect.getfile(gated)).parents[gated.__module__.count(".")]
     script = tmp_path / "child.py"
     script.write_text(
         textwrap.dedent(
-            CHILD.format(root=str(root), module=__name__, state=state, out=str(out))
+            CHILD.format(
+                root=str(root), module=gated.__module__, state=state, out=str(out)
+            )
         )
     )
     log = tmp_path / "child.log"
@@ -446,252 +321,3 @@ def test_resume_gets_its_own_log(client, tmp_path, state):
     assert all(path.read_text() == "earlier run\n" for path in earlier)
     logs = [p for p in out.glob("ACME_flaky_*.log") if p not in earlier]
     assert any("Resuming" in p.read_text() for p in logs)
-
-
-# -- errors -------------------------------------------------------------------------
-
-
-def test_used_folder_without_resume_is_refused(client, tmp_path, state):
-    out = tmp_path / "out"
-    fix(state)
-    with ParallelMap(flaky, list(range(N_CALLS)), state, output_dir=out) as pmap:
-        first = pmap.compute()
-    stamps = {p: os.stat(p).st_mtime_ns for p in first}
-    with pytest.raises(OutputExistsError) as info:
-        ParallelMap(flaky, list(range(N_CALLS)), state, output_dir=out)
-    error = info.value
-    assert isinstance(error, FileExistsError) and isinstance(error, OutputError)
-    message = str(error)
-    assert f"automatic creation of output folder {out} failed" in message
-    assert "resume=True" in message
-    assert {p: os.stat(p).st_mtime_ns for p in first} == stamps
-
-
-@pytest.mark.parametrize(
-    "artefact", [".acme_flaky.json", "flaky_payload/", "flaky.h5", "flaky_3.pickle"]
-)
-def test_any_artefact_marks_a_previous_run(tmp_path, state, artefact):
-    out = tmp_path / "out"
-    out.mkdir()
-    if artefact.endswith("/"):
-        (out / artefact).mkdir()
-    else:
-        (out / artefact).write_text("{}")
-    with pytest.raises(OutputExistsError, match="automatic creation of output folder"):
-        ParallelMap(flaky, list(range(N_CALLS)), state, output_dir=out)
-    # artefacts but no (usable) manifest: nothing to verify against
-    if artefact != ".acme_flaky.json":
-        with pytest.raises(AcmeValueError, match="cannot resume"):
-            ParallelMap(flaky, list(range(N_CALLS)), state, output_dir=out, resume=True)
-    assert sorted(os.listdir(out)) == [artefact.rstrip("/")]
-
-
-def test_corrupt_manifest_cannot_resume(tmp_path, state):
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / ".acme_flaky.json").write_text("{not json")
-    with pytest.raises(AcmeValueError, match="cannot resume"):
-        ParallelMap(flaky, list(range(N_CALLS)), state, output_dir=out, resume=True)
-
-
-def test_other_functions_run_does_not_block(client, tmp_path, state):
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "shifted.h5").write_text("")
-    (out / "shifted_payload").mkdir()
-    (out / "notes.txt").write_text("mine")
-    fix(state)
-    with ParallelMap(flaky, [0, 1], state, output_dir=out) as pmap:
-        assert h5_value(pmap.compute()[1]) == [10]
-    assert (out / "notes.txt").read_text() == "mine"
-
-
-@pytest.mark.parametrize(
-    ("change", "fragment"),
-    [
-        ({"args": list(range(1, N_CALLS + 1))}, "call 0"),
-        ({"args": list(range(N_CALLS + 1))}, "n_inputs"),
-        ({"single_file": True}, "mode"),
-        ({"result_shape": (None,)}, "result_shape"),
-        ({"func": Other.flaky}, "Other.flaky"),
-    ],
-)
-def test_resume_with_differences_is_refused(client, tmp_path, state, change, fragment):
-    out = tmp_path / "out"
-    with ParallelMap(flaky, list(range(N_CALLS)), state, output_dir=out):
-        pass  # the constructor writes the manifest
-    func = change.pop("func", flaky)
-    args = change.pop("args", list(range(N_CALLS)))
-    with pytest.raises(AcmeValueError, match="cannot resume") as info:
-        ParallelMap(func, args, state, output_dir=out, resume=True, **change)
-    assert fragment in str(info.value)
-
-
-def test_resume_with_other_dtype_is_refused(client, tmp_path, state):
-    out = tmp_path / "out"
-    with ParallelMap(
-        flaky_row, list(range(N_CALLS)), state, output_dir=out, result_shape=(None, 3)
-    ):
-        pass
-    with pytest.raises(AcmeValueError, match="cannot resume") as info:
-        ParallelMap(
-            flaky_row,
-            list(range(N_CALLS)),
-            state,
-            output_dir=out,
-            result_shape=(None, 3),
-            result_dtype="float32",
-            resume=True,
-        )
-    assert "float32" in str(info.value)
-
-
-@pytest.mark.parametrize("exists", [False, True])
-def test_resume_in_fresh_folder_starts_afresh(
-    client, tmp_path, state, acme_log, exists
-):
-    out = tmp_path / "out"
-    if exists:
-        out.mkdir()
-    fix(state)
-    with ParallelMap(
-        flaky, list(range(N_CALLS)), state, output_dir=out, resume=True
-    ) as pmap:
-        info = [
-            r
-            for r in acme_log.records
-            if r.levelname == "INFO" and "no previous run" in r.getMessage().lower()
-        ]
-        assert len(info) == 1
-        results = pmap.compute()
-    assert ran(state) == list(range(N_CALLS))
-    assert [h5_value(p) for p in results] == [[i * 10] for i in range(N_CALLS)]
-
-
-def test_edited_argv_is_fingerprinted_again(client, tmp_path, state):
-    out = tmp_path / "out"
-    fix(state)
-    pmap = ParallelMap(flaky, list(range(N_CALLS)), state, output_dir=out)
-    with pmap:
-        pmap.argv[0] = [x + 1 for x in range(N_CALLS)]  # Syncopy-style edit
-        pmap.compute()
-    assert ran(state) == list(range(1, N_CALLS + 1))
-    # the manifest holds the edited arguments, not the constructor's
-    with pytest.raises(AcmeValueError, match="cannot resume"):
-        ParallelMap(flaky, list(range(N_CALLS)), state, output_dir=out, resume=True)
-    edited = list(range(1, N_CALLS + 1))
-    pmap = ParallelMap(flaky, edited, state, output_dir=out, resume=True, **SECOND_RUN)
-    with pmap:
-        assert len(pmap.compute()) == N_CALLS
-        assert ran(state) == []
-        # an edit after a compatible construction is caught when compute() starts
-        pmap.argv[0] = [x + 2 for x in range(N_CALLS)]
-        with pytest.raises(AcmeValueError, match="cannot resume"):
-            pmap.compute()
-    assert ran(state) == []
-    assert statuses(out) == ["done"] * N_CALLS
-
-
-# -- the manifest ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("options", "mode_files"),
-    [
-        ({}, [f"flaky_payload/flaky_{i}.h5" for i in range(3)]),
-        ({"single_file": True}, ["flaky.h5"] * 3),
-        ({"write_pickle": True}, [f"flaky_{i}.pickle" for i in range(3)]),
-    ],
-)
-def test_manifest_contents(client, tmp_path, state, options, mode_files):
-    out = tmp_path / "out"
-    fix(state)
-    with ParallelMap(flaky, [7, 7, 8], state, output_dir=out, **options) as pmap:
-        pending = manifest(out)
-        pmap.compute()
-    assert [c["status"] for c in pending["calls"]] == ["pending"] * 3
-    text = (out / ".acme_flaky.json").read_text(encoding="utf-8")
-    data = json.loads(text)  # valid JSON after the run
-    assert data["acme_version"] == acme.__version__
-    assert flaky.__module__ in data["function"]
-    assert flaky.__qualname__ in data["function"]
-    assert data["n_inputs"] == 3
-    assert isinstance(data["mode"], str)
-    assert data["result_shape"] is None
-    prints = data["fingerprints"]
-    assert len(prints) == 3
-    assert all(re.fullmatch(r"[0-9a-f]{64}", p) for p in prints)
-    assert prints[0] == prints[1] != prints[2]  # identical arguments, same print
-    assert pending["fingerprints"] == prints
-    assert [(c["status"], c["file"]) for c in data["calls"]] == [
-        ("done", f) for f in mode_files
-    ]
-    for call in data["calls"]:  # what makes a result file checkable on resume
-        if call["file"].endswith(".pickle"):
-            assert call["size"] > 0 and len(call["sha256"]) == 64
-        else:
-            assert call["datasets"] and all("result_" in d for d in call["datasets"])
-    assert hidden_entries(out) == []
-
-
-def test_manifest_modes_and_shape_differ(client, tmp_path, state):
-    modes = set()
-    for k, options in enumerate(({}, {"single_file": True}, {"write_pickle": True})):
-        with ParallelMap(
-            flaky, [1, 2], state, output_dir=tmp_path / f"o{k}", **options
-        ):
-            pass
-        modes.add(manifest(tmp_path / f"o{k}")["mode"])
-    assert len(modes) == 3
-    with ParallelMap(
-        flaky_row,
-        [1, 2],
-        state,
-        output_dir=tmp_path / "shaped",
-        result_shape=[3, None],
-        result_dtype="float32",
-    ):
-        pass
-    data = manifest(tmp_path / "shaped", "flaky_row")
-    assert data["result_shape"] == [3, 2]
-    assert data["result_dtype"] == "float32"
-
-
-# -- compute() twice ------------------------------------------------------------------
-
-
-def test_compute_twice_reruns_everything(client, tmp_path, state, acme_log):
-    out = tmp_path / "out"
-    Path(state, "offset").write_text("0")
-    with ParallelMap(shifted, list(range(4)), state, output_dir=out) as pmap:
-        first = pmap.compute()
-        assert ran(state) == [0, 1, 2, 3]
-        assert [h5_value(p) for p in first] == [[0], [1], [2], [3]]
-        Path(state, "offset").write_text("100")
-        acme_log.records.clear()
-        second = pmap.compute()
-    assert ran(state) == [0, 1, 2, 3]
-    assert "Preparing 4 parallel calls" in acme_log.text
-    assert second == first
-    assert [h5_value(p) for p in second] == [[100], [101], [102], [103]]
-    with h5py.File(out / "shifted.h5", "r") as h5:
-        assert h5["comp_3"]["result_0"][()].tolist() == [103]
-    assert statuses(out, "shifted") == ["done"] * 4
-    assert hidden_entries(out) == []
-
-
-def test_compute_twice_with_resume_runs_nothing_new(client, tmp_path, state, acme_log):
-    out = tmp_path / "out"
-    run_failing(out, state)
-    ran(state)
-    fix(state)
-    with ParallelMap(
-        flaky, list(range(N_CALLS)), state, output_dir=out, resume=True, **SECOND_RUN
-    ) as pmap:
-        first = pmap.compute()
-        assert ran(state) == list(BROKEN)
-        acme_log.records.clear()
-        second = pmap.compute()
-    assert ran(state) == []
-    assert "Preparing 0 parallel calls" in acme_log.text
-    assert second == first
