@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import dask
 import pytest
 
 from acme.errors import SlurmError
@@ -193,6 +194,21 @@ def no_leftover_jobs(tmp_path) -> Iterator[None]:
     if left:
         subprocess.run(["scancel", *left], capture_output=True, timeout=30)
         pytest.fail(f"test left SLURM jobs behind: {left}")
+
+
+@pytest.fixture
+def on_slurm(monkeypatch) -> None:
+    """``ParallelMap`` starts SLURM workers (``conftest.py`` forces local ones)."""
+    monkeypatch.setenv("DASK_ACME__CLUSTER", "slurm")
+    dask.config.refresh()
+
+
+def sleep_marked(x, folder, seconds, ballast=b""):
+    """Leave ``<folder>/<x>-<SLURM job>``, sleep ``seconds``, return ``x``
+    (run by SLURM workers; ``ballast`` makes the task's input large)."""
+    Path(folder, f"{x}-{os.environ['SLURM_JOB_ID']}").touch()
+    time.sleep(seconds)
+    return x
 
 
 DATA = Path(__file__).with_name("data")
