@@ -1,7 +1,7 @@
 """``ParallelMap`` keywords -> a frozen :class:`Settings` object.
 
 The only ParallelMap code that compares against ``"auto"``; every argument error
-of the constructor's steps 3-14 is raised here, in order. It exceeds its 250-line
+about ACME's own keywords is raised here, in ACME's order. It exceeds its 250-line
 guide because each of the thirteen keywords keeps ACME's own check and message.
 """
 
@@ -257,7 +257,7 @@ def _mem_per_worker(value: Any) -> int | None:
 
 
 def from_public(kw: dict[str, Any], has_task_id: bool) -> Settings:
-    """Validate ``ParallelMap``'s own keywords (by public name) in steps 3-14's order.
+    """Validate ``ParallelMap``'s own keywords (by public name) in ACME's order.
 
     ``has_task_id`` tells whether ``func`` has a ``taskID`` parameter.
     """

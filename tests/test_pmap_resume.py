@@ -39,7 +39,7 @@ from resume_funcs import (
 
 from acme import ParallelMap
 
-# -- partial failures (5.8) and resume -----------------------------------------------
+# -- partial failures and resume ---------------------------------------------------
 
 
 def test_partial_failure_keeps_finished_results(client, tmp_path, state):

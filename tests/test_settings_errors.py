@@ -245,7 +245,7 @@ def test_rejected(caplog, kw, cls, fragment, tail):
 )
 def test_func_not_callable(caplog, func, name):
     assert_fails(AcmeTypeError, FUNC, name, func, [1, 2], 0)
-    # step 1 (announce) runs before step 2 (func)
+    # the announcement comes before the check of func
     first = caplog.records[0].getMessage()
     assert first.startswith("This is ACME v. ")
     assert_not_logged_as_error(caplog)

@@ -96,7 +96,7 @@ def test_both_hostname_and_marker_folder_must_match(tmp_path):
         assert acme.shared.is_bic_node() is False
 
 
-# -- step 1: an existing client ------------------------------------------------------
+# -- an existing client is used -----------------------------------------------------
 
 
 def test_existing_client_with_workers_is_returned(client, acme_log):
@@ -108,7 +108,7 @@ def test_existing_client_with_workers_is_returned(client, acme_log):
     assert client.status == "running"
 
 
-# -- step 2: SLURM not reachable -----------------------------------------------------
+# -- SLURM not reachable ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -155,7 +155,7 @@ def test_without_slurm_accepting_the_local_client(no_slurm, tty, monkeypatch):
         cluster_cleanup(client)
 
 
-# -- steps 3-8 on the real SLURM ------------------------------------------------------
+# -- the site's SLURM set-up on the real SLURM -------------------------------------
 
 
 @pytest.mark.slurm

@@ -1,7 +1,7 @@
 """What SLURM offers a worker: the partitions, ``partition="auto"``, memory per worker.
 
-Decisions on the facts :mod:`~acme.cluster._slurm_info` reads (steps 1, 2 and 7
-of ``slurm_cluster_setup``); a module of its own, as ``slurm.py`` and
+Decisions on the facts :mod:`~acme.cluster._slurm_info` reads (the partitions
+there are, the one asked for, the memory a worker gets); a module of its own, as ``slurm.py`` and
 ``_options.py`` would exceed their size limits with it.
 """
 

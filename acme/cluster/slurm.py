@@ -119,7 +119,7 @@ def _new_cluster(kwargs: dict[str, Any]) -> SLURMCluster:
 
 
 def _start_slurm(options: SlurmOptions) -> SlurmStart | None:
-    """Resolve partition and memory, submit and wait (step 12); None: aborted."""
+    """Resolve partition and memory, submit the jobs and wait; None: aborted."""
     from distributed import Client  # lazy: import acme must not import distributed
 
     memory, n_cores = options.memory, options.n_cores
