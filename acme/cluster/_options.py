@@ -184,7 +184,7 @@ def slurm_options(
 
 
 def local_options(n_workers: Any, memory: Any, interactive: Any) -> LocalOptions:
-    """``local_cluster_setup``'s checked keywords (``memory``: its ``mem_per_worker``)."""
+    """``local_cluster_setup``'s keywords, checked (``memory``: ``mem_per_worker``)."""
     interactive = as_flag(interactive, "interactive", "Boolean")
     if n_workers is not None:
         n_workers = as_int(n_workers, "n_workers", 1)

@@ -1,8 +1,8 @@
 """What SLURM offers a worker: the partitions, ``partition="auto"``, memory per worker.
 
 Decisions on the facts :mod:`~acme.cluster._slurm_info` reads (the partitions
-there are, the one asked for, the memory a worker gets); a module of its own, as ``slurm.py`` and
-``_options.py`` would exceed their size limits with it.
+there are, the one asked for, the memory a worker gets); a module of its own,
+as ``slurm.py`` and ``_options.py`` would exceed their size limits with it.
 """
 
 from __future__ import annotations
