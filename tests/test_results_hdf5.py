@@ -16,7 +16,7 @@ import pytest
 from sink_helpers import NAME, per_call, read_all, single, store, temporaries, visible
 
 from acme._settings import Stacking
-from acme.results.hdf5 import _datasets
+from acme.results.hdf5 import _datasets, _write_file
 
 # --- which datasets a return value gives ----------------------------------------------
 
@@ -107,6 +107,51 @@ def test_datasets_of_a_return_value():
 def test_stacked_return_value_splits_every_element():
     data = _datasets((np.ones(1), 2.5), Stacking((None, 1), 0, "float"), 0)
     assert [d.tolist() for d in data] == [[1.0], 2.5]
+
+
+# --- how a per-call file is written -------------------------------------------------
+
+WRITTEN = {
+    "int64 scalar": [np.array(42)],
+    "float array": [np.arange(6.0).reshape(2, 3)],
+    "bool and int8": [np.array([True, False]), np.array([3], dtype=np.int8)],
+    "complex, float16, empty": [
+        np.array([1 + 2j]),
+        np.ones(4, dtype=np.float16),
+        np.zeros((0, 3)),
+    ],
+    "not contiguous": [np.broadcast_to(np.arange(3.0), (2, 3)), np.eye(4)[:, 1]],
+    "big-endian": [np.arange(3, dtype=">i4")],
+    "string": [np.array("text", dtype=h5py.string_dtype())],
+    "record": [np.zeros(2, dtype=[("a", "i4"), ("b", "f8")])],
+}
+
+
+@pytest.mark.parametrize("data", WRITTEN.values(), ids=WRITTEN.keys())
+def test_a_per_call_file_has_the_bytes_h5py_file_writes(tmp_path, data):
+    by_h5py = tmp_path / "by_h5py.h5"
+    with h5py.File(by_h5py, "w") as h5:
+        for k, array in enumerate(data):
+            h5.create_dataset(f"result_{k}", data=array)
+    ours = tmp_path / "ours.h5"
+    _write_file(ours, data)
+    assert ours.read_bytes() == by_h5py.read_bytes()
+    with h5py.File(ours, "r") as h5:
+        assert list(h5) == [f"result_{k}" for k in range(len(data))]
+        for k, array in enumerate(data):
+            assert h5[f"result_{k}"].shape == array.shape
+            assert h5[f"result_{k}"].dtype == array.dtype
+            if array.dtype.kind != "O":  # h5py reads strings back as bytes
+                np.testing.assert_array_equal(h5[f"result_{k}"][()], array)
+
+
+@pytest.mark.parametrize("data", [WRITTEN["float array"], WRITTEN["string"]])
+def test_a_per_call_file_is_never_written_over(tmp_path, data):
+    path = tmp_path / "taken.h5"
+    path.write_bytes(b"a user's file")
+    with pytest.raises(OSError):
+        _write_file(path, data)
+    assert path.read_bytes() == b"a user's file"
 
 
 # --- emergency pickling in per-call mode ----------------------------------------------

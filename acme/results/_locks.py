@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import functools
 import json
 import os
 import re
@@ -16,11 +17,11 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import config
 from .._logging import get_logger
@@ -29,7 +30,9 @@ from ..errors import OutputError, OutputExistsError
 if TYPE_CHECKING:
     import h5py
 
-__all__ = ["RunLock", "exclusive", "open_h5", "run_is_live", "sidecar"]
+__all__ = ["RunLock", "create_h5", "exclusive", "open_h5", "run_is_live", "sidecar"]
+
+T = TypeVar("T")
 
 logger = get_logger(__name__)
 _GUARD = threading.Lock()
@@ -253,12 +256,45 @@ def open_h5(path: Path, mode: str) -> Iterator[h5py.File]:
     """
     import h5py  # heavy: deferred until a file is written
 
+    with _patiently(path, lambda: h5py.File(path, mode)) as h5:
+        yield h5
+
+
+def create_h5(path: Path) -> Any:
+    """A new HDF5 file at ``path``, for h5py's low-level calls (``FileID``).
+
+    Made with the property lists ``h5py.File(path, "w")`` uses, so the same
+    datasets give the same bytes; the caller closes it. Errors as for
+    :func:`open_h5`.
+    """
+    from h5py import h5f  # heavy: deferred until a file is written
+
+    fapl, fcpl = _file_plists()
+    return _patiently(
+        path, lambda: h5f.create(os.fsencode(path), h5f.ACC_EXCL, fcpl, fapl)
+    )
+
+
+@functools.cache
+def _file_plists() -> tuple[Any, Any]:
+    """h5py.File's access and creation property lists for a new file."""
+    from h5py import h5f, h5p
+
+    fapl = h5p.create(h5p.FILE_ACCESS)
+    fapl.set_libver_bounds(h5f.LIBVER_EARLIEST, h5f.LIBVER_LATEST)
+    fapl.set_alignment(1, 1)
+    fcpl = h5p.create(h5p.FILE_CREATE)
+    fcpl.set_obj_track_times(False)
+    return fapl, fcpl
+
+
+def _patiently(path: Path, open_once: Callable[[], T]) -> T:
+    """``open_once()``, retried while HDF5 refuses ``path`` as locked elsewhere."""
     timeout, deadline = 0.0, None  # set at the first refusal: most opens succeed
     delay = 0.05
     while True:
         try:
-            h5 = h5py.File(path, mode)
-            break
+            return open_once()
         except OSError as exc:
             code = _lock_refusal(exc)
             if code in (errno.ENOSYS, errno.ENOLCK):
@@ -276,5 +312,3 @@ def open_h5(path: Path, mode: str) -> Iterator[h5py.File]:
                 raise OutputError(_BUSY.format(path, timeout), path=str(path)) from exc
         time.sleep(min(delay, left))
         delay = min(2 * delay, 2.0)
-    with h5:
-        yield h5
