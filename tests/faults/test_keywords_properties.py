@@ -25,11 +25,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from slurm_helpers import FakeSlurm, canned
 
+import acme._setup
 import acme.cluster._site
 import acme.cluster._slurm_info
 import acme.cluster.local
 import acme.cluster.slurm
-import acme.parallel_map
 from acme import (
     ParallelMap,
     bic_cluster_setup,
@@ -208,7 +208,7 @@ def no_cluster_start(monkeypatch):
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("validation passed: a client would be started")
 
-    monkeypatch.setattr(acme.parallel_map, "acquire_client", refuse)
+    monkeypatch.setattr(acme._setup, "acquire_client", refuse)
     monkeypatch.setattr(acme.cluster.local, "start_local", refuse)
     monkeypatch.setattr(acme.cluster.slurm, "_start_slurm", refuse)
     monkeypatch.setattr(acme.cluster._site, "start_site", refuse)
