@@ -1,7 +1,10 @@
 """How many calls go into each dask task: fixed, or sized from measured call times.
 
-With ``acme.batch-size: auto`` the first calls go out one per task; once calls
-have been timed on the workers, a task gets as many calls as fill about
+With ``acme.batch-size: auto`` the first task of each worker thread is a probe:
+it gets an even share of the calls (at most :data:`PROBE_BYTES` of arguments),
+runs them for :data:`PROBE_SECONDS` and hands the rest back unstarted, so
+cheap calls may all finish in one round trip and a long call still runs alone.
+Once calls have been timed on the workers, a task gets as many calls as fill about
 :data:`TARGET_SECONDS`, but never so many that fewer than :data:`SPREAD` tasks
 per worker thread remain for the calls still to submit, so long calls keep their
 load balance; that spread stops where a task would carry less than
@@ -17,13 +20,22 @@ from typing import Any
 from ._checks import must_be
 from .errors import AcmeValueError
 
-__all__ = ["MAX_BYTES", "MIN_SECONDS", "TARGET_SECONDS", "BatchSizer", "batch_size"]
+__all__ = [
+    "MAX_BYTES",
+    "MIN_SECONDS",
+    "PROBE_SECONDS",
+    "TARGET_SECONDS",
+    "BatchSizer",
+    "batch_size",
+]
 
 TARGET_SECONDS = 0.3  # work per task once calls have been timed
 SPREAD = 4  # tasks per worker thread, at least, while calls remain
 MIN_SECONDS = 0.05  # work per task below which spreading costs more than it balances
 IN_FLIGHT = 2  # tasks in flight per worker thread in auto mode, once calls were timed
 MAX_BYTES = 64 * 2**20  # arguments per task, and results before a task returns
+PROBE_SECONDS = MIN_SECONDS  # a probe's calls run this long, the rest go back
+PROBE_BYTES = 2**20  # arguments per probe
 
 
 def batch_size(value: Any) -> int | None:
@@ -77,6 +89,11 @@ class BatchSizer:
             return math.inf
         return self.slots if self._calls == 0 else IN_FLIGHT * self.slots
 
+    @property
+    def probing(self) -> bool:
+        """Whether the next task is a probe: auto sizes and no call timed yet."""
+        return self.fixed is None and self._calls == 0
+
     def observe(self, calls: int, seconds: float) -> None:
         """Account for ``calls`` calls that took ``seconds`` on a worker in all."""
         self._calls += calls
@@ -87,13 +104,17 @@ class BatchSizer:
         self._input_calls += calls
         self._input_bytes += nbytes
 
-    def next(self, remaining: int) -> int:
-        """Calls for the next task, with ``remaining`` calls left to submit."""
+    def next(self, remaining: int, call_bytes: float = 0.0) -> int:
+        """Calls for the next task, with ``remaining`` calls left to submit.
+
+        ``call_bytes``: the arguments of one call, for the size of a probe.
+        """
         if self.fixed is not None:
             return min(self.fixed, remaining)
         self._most = max(self._most, remaining)
-        if self._calls == 0:
-            return min(1, remaining)
+        if self._calls == 0:  # a probe: a thread's share, as far as it fits
+            fits = max(1, int(PROBE_BYTES / max(call_bytes, 1.0)))
+            return min(math.ceil(self._most / self.slots), fits, remaining)
         per_call = max(self._seconds / self._calls, 1e-7)
         wanted = max(1, int(TARGET_SECONDS / per_call))
         spread = max(1, math.ceil(remaining / (SPREAD * self.slots)))

@@ -21,9 +21,10 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._batching import MAX_BYTES, TARGET_SECONDS, BatchSizer
+from ._batching import MAX_BYTES, PROBE_SECONDS, TARGET_SECONDS, BatchSizer
 from ._logging import get_logger
 from ._outcome import Outcome
+from ._sizes import measure
 from ._supervision import Stall, TaskStarts, listen_for_starts, watch
 from .broadcast import TASK_ID, CallArgs
 from .cluster._jobs import dead_worker_job
@@ -93,7 +94,8 @@ class Run:
         self._pending: deque[int] = deque()
         self._submitted = 0
         self._token = uuid.uuid4().hex
-        self._task: Callable[..., Any] = run_batch
+        self._task: Callable[..., Any] = run_batch  # until submit()
+        self._probe: Callable[..., Any] = run_batch  # a first task (see _batching)
         self._shared: Sequence[Any] = ()
         self._call_args = CallArgs(0, [], [], {})  # until submit()
         self._placeholders: list[SharedSlot] = []
@@ -124,9 +126,13 @@ class Run:
         self._shared = call_args.shared
         if len(indices) > 1 and _worth_scattering(call_args.shared):
             self._scatter(call_args.shared)  # sent once to every worker
-        budget = None if self.sizer.fixed else Budget(3 * TARGET_SECONDS, MAX_BYTES)
-        options = BatchOptions(task_id, budget, capture_limit(), self._token)
-        self._task = functools.partial(run_batch, func, sink, options)
+
+        def task(seconds: float) -> Callable[..., Any]:
+            budget = None if self.sizer.fixed else Budget(seconds, MAX_BYTES)
+            options = BatchOptions(task_id, budget, capture_limit(), self._token)
+            return functools.partial(run_batch, func, sink, options)
+
+        self._task, self._probe = task(3 * TARGET_SECONDS), task(PROBE_SECONDS)
         self._call_args = call_args
         self._placeholders = [SharedSlot(slot) for slot in range(len(self._shared))]
         self._pending = deque(indices)
@@ -164,7 +170,8 @@ class Run:
             return []
         self._lost = False
         while self._pending and len(self.futures) < sizer.in_flight and not self.stall:
-            size = sizer.next(len(self._pending))
+            probe = sizer.probing
+            size = sizer.next(len(self._pending), self._call_bytes() if probe else 0)
             indices = [self._pending.popleft() for _ in range(size)]
             self.attempts.update(indices)  # a Counter: one more for each
             calls = Packed(list(self._call_args.calls(indices, self._placeholders)))
@@ -172,13 +179,22 @@ class Run:
             self._submitted += 1
             key = f"{self.name}-{self._token}-{self._submitted}"
             future = self.client.submit(
-                self._task, self._shared, calls, key=key, pure=False
+                self._probe if probe else self._task,
+                self._shared,
+                calls,
+                key=key,
+                pure=False,
             )
             self.batches[key] = indices
             self._generation[key] = self._scatters
             new.append(future)
             self.futures.add(future)
         return new
+
+    def _call_bytes(self) -> float:
+        """Bytes of the next pending call's own arguments (shared ones excluded)."""
+        [call] = self._call_args.calls([self._pending[0]], self._placeholders)
+        return measure(call).mb * 1e6
 
     def wait(
         self,

@@ -19,6 +19,8 @@ from acme import ParallelMap
 from acme._batching import (
     MAX_BYTES,
     MIN_SECONDS,
+    PROBE_BYTES,
+    PROBE_SECONDS,
     TARGET_SECONDS,
     BatchSizer,
     batch_size,
@@ -67,13 +69,27 @@ def plus(x, y):
 # --- the size of each task --------------------------------------------------
 
 
-def test_first_calls_go_out_one_per_task():
-    assert BatchSizer(None, slots=2).next(10_000) == 1
+def test_the_first_task_of_each_thread_is_a_probe_with_its_share_of_the_calls():
+    sizer = BatchSizer(None, slots=2)
+    assert sizer.probing
+    assert [sizer.next(10_000), sizer.next(5_000)] == [5_000, 5_000]  # even shares
+    sizer.observe(1, 0.01)
+    assert not sizer.probing
+
+
+def test_a_probe_carries_at_most_probe_bytes_of_arguments():
+    sizer = BatchSizer(None, slots=2)
+    assert sizer.next(10_000, call_bytes=PROBE_BYTES / 10) == 10
+    assert sizer.next(10_000, call_bytes=10 * PROBE_BYTES) == 1
+
+
+def test_a_fixed_size_has_no_probes():
+    assert not BatchSizer(3, slots=2).probing
 
 
 def test_cheap_calls_are_shared_by_the_worker_threads_in_one_task_each():
     sizer = BatchSizer(None, slots=2)
-    assert sizer.next(10_001) == 1
+    assert sizer.next(10_001) == 5001  # the probe
     sizer.observe(4, 4e-6)  # 1 µs per call: 0.01 s for all of them
     assert sizer.next(10_000) == 5001  # half of the run's calls, per thread
     assert sizer.next(4999) == 4999  # the rest, not halved again
@@ -117,7 +133,7 @@ def test_a_fixed_size_is_kept_and_everything_may_be_in_flight():
 
 def test_one_task_per_thread_until_a_call_was_timed_then_two():
     sizer = BatchSizer(None, slots=3)
-    assert sizer.in_flight == 3  # the one-call tasks that time the calls
+    assert sizer.in_flight == 3  # the probes that time the calls
     sizer.observe(1, 0.01)
     assert sizer.in_flight == 6  # each thread has its next task waiting
 
@@ -180,6 +196,28 @@ def test_long_calls_keep_one_task_each(process_client):
     with ParallelMap(slow, list(range(8)), write_worker_results=False) as pmap:
         keys = pmap.compute()
     assert len(set(keys)) == 8
+
+
+def test_cheap_calls_finish_in_the_probes(process_client):
+    # each probe gets half of the calls and runs them all within PROBE_SECONDS
+    with ParallelMap(task_key, list(range(200)), write_worker_results=False) as pmap:
+        keys = pmap.compute()
+    assert [keys.count(key) for key in dict.fromkeys(keys)] == [100, 100]
+    assert [record.attempt for record in pmap.records] == [1] * 200
+
+
+def sleep_then_key(x):
+    time.sleep(PROBE_SECONDS * 2)
+    return get_worker().get_current_task()
+
+
+def test_a_probe_runs_one_long_call_and_hands_the_others_back(process_client):
+    with ParallelMap(sleep_then_key, list(range(6)), write_worker_results=False) as p:
+        keys = p.compute()
+    probes = {keys[0], keys[3]}  # the first call of each half
+    assert keys.count(keys[0]) == 1 and keys.count(keys[3]) == 1
+    assert len(probes) == 2
+    assert [record.attempt for record in p.records] == [1] * 6  # handed back: no retry
 
 
 def test_a_fixed_batch_size_is_used(process_client):

@@ -220,7 +220,10 @@ def test_dead_worker_is_reported_as_such():
     import dask.config
     from distributed import Client, LocalCluster
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+    # one call per task: the dying call's task holds no other call (in memory,
+    # the values of the others in its task would die with the worker too)
+    settings = {"distributed.scheduler.allowed-failures": 0, "acme.batch-size": 1}
+    with dask.config.set(settings):
         cluster = LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
