@@ -23,6 +23,7 @@ from .errors import AcmeValueError
 __all__ = [
     "MAX_BYTES",
     "MIN_SECONDS",
+    "PROBE_BYTES",
     "PROBE_SECONDS",
     "TARGET_SECONDS",
     "BatchSizer",
@@ -81,9 +82,9 @@ class BatchSizer:
     def in_flight(self) -> float:
         """How many tasks may be pending at once (unlimited for a fixed size).
 
-        One per worker thread until a call has been timed, so the batches
-        sized from the first timing go out at once instead of each waiting
-        for another one-call task to return.
+        One per worker thread (its probe) until a call has been timed, so the
+        batches sized from the first timing go out at once instead of each
+        waiting for another probe to return.
         """
         if self.fixed is not None:
             return math.inf
