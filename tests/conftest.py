@@ -3,7 +3,8 @@
 Fixtures of one concern live beside it and are loaded as plugins, so no test imports
 a fixture: ``log_records.py`` (``acme_log``, the "ACME" logger reset), ``prompts.py``
 (``tty``, ``no_tty``, ``no_prompt``, ``blocked_input``) and ``slurm_helpers.py``
-(``no_leftover_jobs``, and the skip of ``slurm`` tests without a controller).
+(``no_leftover_jobs``, and the skip of ``slurm`` tests without a controller),
+``children.py`` (``run_child``: a child Python process to interrupt).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from distributed import Client, LocalCluster
 
 from acme.cluster.client import find_client
 
-pytest_plugins = ["log_records", "prompts", "slurm_helpers"]
+pytest_plugins = ["children", "log_records", "prompts", "slurm_helpers"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,19 +1,16 @@
-"""Ctrl-C during ``compute()`` (user guide): SIGINT sent to a child Python process."""
+"""Ctrl-C during ``compute()`` (user guide): SIGINT sent to a child Python process.
+
+The child processes come from the ``run_child`` fixture (``children.py``).
+"""
 
 from __future__ import annotations
 
 import os
-import queue
 import signal
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import psutil
 import pytest
+from children import Child, descendants, still_running
 
 MARKER = "ACME-TEST: computing"
 STARTED = "ACME-TEST: call started"
@@ -203,140 +200,6 @@ def slow_close(seconds: float) -> str:
     return _script(_SLOW_CLOSE_MAIN).replace("SECONDS", str(seconds))
 
 
-@dataclass
-class Child:
-    """A child Python process whose stdout and stderr are read line by line."""
-
-    process: subprocess.Popen
-    lines: dict[str, list[str]] = field(default_factory=lambda: {"out": [], "err": []})
-    events: queue.Queue = field(default_factory=queue.Queue)
-    readers: list[threading.Thread] = field(default_factory=list)
-
-    def read(self, name: str, stream) -> None:
-        for line in stream:
-            self.lines[name].append(line)
-            self.events.put((name, line))
-        self.events.put((name, None))
-
-    def wait_for(self, name: str, text: str, timeout: float = 120) -> None:
-        """Block until a line of stream ``name`` contains ``text``."""
-        if any(text in line for line in self.lines[name]):
-            return
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"{text!r} not seen on std{name}: {self.text()}")
-            try:
-                stream, line = self.events.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            if stream == name and line is not None and text in line:
-                return
-            if self.process.poll() is not None and self.events.empty():
-                raise AssertionError(f"child exited before {text!r}: {self.text()}")
-
-    def finish(self, timeout: float = 60, repeat_dropped: bool = True) -> int:
-        """Wait for the child to exit after SIGINT.
-
-        With ``repeat_dropped``, a SIGINT that Python demonstrably dropped (raised
-        inside a gc callback, reported as "Exception ignored") is sent once more, as
-        a user would press Ctrl-C again; that defect has its own test below.
-        """
-        deadline = time.monotonic() + timeout
-        repeated = False
-        while self.process.poll() is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self.process.send_signal(signal.SIGUSR1)  # its threads' stacks
-                time.sleep(2)
-                raise AssertionError(
-                    f"child still running {timeout} s after SIGINT: {self.text()}"
-                )
-            if repeat_dropped and not repeated and _dropped_interrupt(self.err()):
-                self.process.send_signal(signal.SIGINT)
-                repeated = True
-            try:  # wakes up on output, or re-checks the exit status
-                self.events.get(timeout=min(remaining, 0.5))
-            except queue.Empty:
-                pass
-        for reader in self.readers:
-            reader.join(timeout=10)
-        return self.process.returncode
-
-    def out(self) -> str:
-        return "".join(self.lines["out"])
-
-    def err(self) -> str:
-        return "".join(self.lines["err"])
-
-    def text(self) -> str:
-        return f"\n--- stdout ---\n{self.out()}\n--- stderr ---\n{self.err()}"
-
-
-@pytest.fixture
-def run_child(tmp_path) -> Iterator:
-    children: list[Child] = []
-
-    def start(source: str) -> Child:
-        script = tmp_path / "child.py"
-        script.write_text(source)
-        process = subprocess.Popen(
-            [sys.executable, str(script)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=tmp_path,
-            start_new_session=True,  # its own process group, as a terminal's job
-        )
-        child = Child(process)
-        for name, stream in (("out", process.stdout), ("err", process.stderr)):
-            reader = threading.Thread(
-                target=child.read, args=(name, stream), daemon=True
-            )
-            reader.start()
-            child.readers.append(reader)
-        children.append(child)
-        return child
-
-    yield start
-    for child in children:  # a failed test must not leave a cluster behind
-        if child.process.poll() is None:
-            family = [child.process, *_descendants(child.process.pid)]
-            for proc in family:
-                proc.kill()
-            child.process.wait(timeout=30)
-        for stream in (child.process.stdout, child.process.stderr):
-            stream.close()
-
-
-def _dropped_interrupt(err: str) -> bool:
-    """True if the child printed a KeyboardInterrupt that Python ignored."""
-    ignored = err.find("Exception ignored in")
-    return ignored >= 0 and "KeyboardInterrupt: " in err[ignored:]
-
-
-def _descendants(pid: int) -> list[psutil.Process]:
-    try:
-        return psutil.Process(pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
-
-
-def _still_running(procs: list[psutil.Process]) -> list[psutil.Process]:
-    """Processes that have not exited within ~10 s (zombies count as exited)."""
-    _, alive = psutil.wait_procs(procs, timeout=10)
-    running = []
-    for proc in alive:
-        try:
-            if proc.status() != psutil.STATUS_ZOMBIE:
-                running.append(proc)
-        except psutil.NoSuchProcess:
-            pass
-    return running
-
-
 def _interrupt_after(
     child: Child, *lines: tuple[str, str], group: bool = False
 ) -> list[psutil.Process]:
@@ -348,7 +211,7 @@ def _interrupt_after(
     """
     for stream, text in (("out", MARKER), *lines):
         child.wait_for(stream, text)
-    family = _descendants(child.process.pid)
+    family = descendants(child.process.pid)
     assert family, "the cluster's worker processes should be running"
     if group:
         os.killpg(child.process.pid, signal.SIGINT)
@@ -374,7 +237,7 @@ def test_ctrl_c_shuts_down_the_client_acme_started(run_child):
     assert "Successfully shut down" in err, child.text()
     assert "KeyboardInterrupt" in err, child.text()
     assert "Preparing 8 parallel calls of `slow_func` using 2 workers" in err
-    assert _still_running(family) == []
+    assert still_running(family) == []
 
 
 @pytest.mark.slow
@@ -391,7 +254,7 @@ def test_ctrl_c_keeps_a_client_the_user_started(run_child):
     assert "ACME-TEST: tasks ['acme-test-probe']" in out, child.text()
     assert "ACME-TEST: after cleanup running" in out, child.text()
     assert "Successfully shut down" not in err, child.text()
-    assert _still_running(family) == []
+    assert still_running(family) == []
 
 
 @pytest.mark.slow
@@ -404,7 +267,7 @@ def test_ctrl_c_to_the_process_group_keeps_the_users_workers(run_child):
     assert "ACME-TEST: caught KeyboardInterrupt" in out, child.text()
     assert "ACME-TEST: probe 1" in out, child.text()  # its workers are alive
     assert "ACME-TEST: tasks ['acme-test-probe']" in out, child.text()
-    assert _still_running(family) == []
+    assert still_running(family) == []
 
 
 @pytest.mark.slow
@@ -417,7 +280,7 @@ def test_ctrl_c_between_maps_keeps_the_workers_of_local_cluster_setup(run_child)
     assert "ACME-TEST: caught KeyboardInterrupt" in out, child.text()
     assert "ACME-TEST: results [2, 3]" in out, child.text()
     assert "Successfully shut down" in child.err(), child.text()
-    assert _still_running(family) == []
+    assert still_running(family) == []
 
 
 @pytest.mark.slow
@@ -429,7 +292,7 @@ def test_ctrl_c_during_a_gc_callback_is_not_lost(run_child):
     assert returncode != 0, child.text()
     assert "Successfully shut down" in child.err(), child.text()
     assert child.err().rstrip().endswith("KeyboardInterrupt"), child.text()
-    assert _still_running(family) == []
+    assert still_running(family) == []
 
 
 @pytest.mark.slow
@@ -442,7 +305,7 @@ def test_ctrl_c_while_fingerprinting_shuts_down_the_client_acme_started(run_chil
     assert "ACME-TEST: caught KeyboardInterrupt" in out, child.text()
     assert "ACME-TEST: status closed" in out, child.text()
     assert "Successfully shut down" in err, child.text()
-    assert _still_running(family) == []
+    assert still_running(family) == []
 
 
 def _interrupt_during_shutdown(child: Child) -> list[psutil.Process]:
@@ -464,7 +327,7 @@ def test_second_ctrl_c_waits_for_the_shutdown(run_child):
     assert "press Ctrl-C again to abandon it" in err, child.text()
     assert "Successfully shut down" in err, child.text()
     assert err.rstrip().endswith("KeyboardInterrupt"), child.text()
-    assert _still_running(family) == []
+    assert still_running(family) == []
 
 
 @pytest.mark.slow
@@ -478,4 +341,4 @@ def test_third_ctrl_c_abandons_a_shutdown_that_hangs(run_child):
     assert returncode != 0, child.text()
     assert "Successfully shut down" not in err, child.text()
     assert "KeyboardInterrupt" in err, child.text()
-    assert _still_running(family) == []  # the workers had been stopped already
+    assert still_running(family) == []  # the workers had been stopped already
