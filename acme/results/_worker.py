@@ -57,10 +57,6 @@ def _failure(index: int, exc: Exception) -> CallOutcome:
     )
 
 
-def _resolve(values: Any, shared: Sequence[Any]) -> Any:
-    return type(values)(shared[v.slot] if type(v) is SharedSlot else v for v in values)
-
-
 class BatchSink(Protocol):
     """What a batch needs of its sink, on the worker."""
 
@@ -173,9 +169,10 @@ def _call(
     kwargs: dict[str, Any],
 ) -> Any:
     """``func``'s value for one call, or :class:`Raised`."""
-    values = _resolve(list(kwargs.values()), shared)
-    call_kwargs = dict(zip(kwargs, values, strict=True))
-    return attempt(func, *_resolve(args, shared), **call_kwargs)
+    slot = SharedSlot  # the placeholders stand for shared[slot]
+    positional = [shared[v.slot] if type(v) is slot else v for v in args]
+    keywords = {k: shared[v.slot] if type(v) is slot else v for k, v in kwargs.items()}
+    return attempt(func, *positional, **keywords)
 
 
 def _store_deferred(
