@@ -25,7 +25,7 @@ from ._batching import MAX_BYTES, PROBE_SECONDS, TARGET_SECONDS, BatchSizer
 from ._logging import get_logger
 from ._outcome import Outcome
 from ._sizes import measure
-from ._supervision import Stall, TaskStarts, listen_for_starts, watch
+from ._supervision import Stall, TaskStarts, listen_for_starts, stop_listening, watch
 from .broadcast import TASK_ID, CallArgs
 from .cluster._jobs import dead_worker_job
 from .cluster._watch import JobWatch
@@ -319,7 +319,7 @@ class Run:
     def release(self) -> None:
         """Drop references to this run's futures so the cluster frees them."""
         self.futures, self.scattered = set(), []
-        listen_for_starts(self.client, self._token, None)
+        stop_listening(self._token)
 
 
 def _worth_scattering(shared: Sequence[Any]) -> bool:

@@ -24,7 +24,7 @@ from .results._batch import STARTED_TOPIC
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["Stall", "TaskStarts", "listen_for_starts", "watch"]
+__all__ = ["Stall", "TaskStarts", "listen_for_starts", "stop_listening", "watch"]
 
 
 class Stall:
@@ -118,13 +118,15 @@ class TaskStarts:
 _listening: dict[str, TaskStarts] = {}  # run token -> its starts, while it runs
 
 
-def listen_for_starts(client: Client, token: str, starts: TaskStarts | None) -> None:
-    """Count the start events of run ``token`` in ``starts`` (None: stop)."""
-    if starts is None:
-        _listening.pop(token, None)
-        return
+def listen_for_starts(client: Client, token: str, starts: TaskStarts) -> None:
+    """Count the start events of run ``token`` in ``starts``."""
     _listening[token] = starts
     client.subscribe_topic(STARTED_TOPIC, _started)
+
+
+def stop_listening(token: str) -> None:
+    """Stop counting the start events of run ``token``."""
+    _listening.pop(token, None)
 
 
 def _started(event: tuple[float, dict[str, Any]]) -> None:
